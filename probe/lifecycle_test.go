@@ -1,0 +1,117 @@
+package probe_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailscout/mailscout/probe"
+	"github.com/mailscout/mailscout/testserver"
+)
+
+// A canceled context stops a probe blocked on a silent server at once, whatever its timeouts.
+func TestCancelStopsAtOnce(t *testing.T) {
+	srv, err := testserver.Start(testserver.Config{Protocol: testserver.SMTP, Mode: testserver.Plain, Behavior: testserver.Silent}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	opts := probe.DefaultOptions() // 4 s greeting timeout
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan probe.Result)
+	go func() {
+		done <- probe.Run(ctx, probe.Target{Protocol: probe.SMTP, Host: "127.0.0.1", Port: srv.Port(), Security: probe.Plain}, opts)
+	}()
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	select {
+	case r := <-done:
+		if r.OK || r.ErrorKind != probe.KindTimeout || !strings.Contains(r.Error, "canceled") {
+			t.Errorf("got ok=%v %s %q", r.OK, r.ErrorKind, r.Error)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("probe did not return after cancel")
+	}
+}
+
+// The overall deadline cuts a probe short even when every per-step timeout is longer.
+func TestOverallDeadline(t *testing.T) {
+	srv, err := testserver.Start(testserver.Config{Protocol: testserver.SMTP, Mode: testserver.Plain, Behavior: testserver.Silent}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	opts := probe.DefaultOptions()
+	opts.Deadline = 100 * time.Millisecond
+	r := probe.Run(context.Background(), probe.Target{Protocol: probe.SMTP, Host: "127.0.0.1", Port: srv.Port(), Security: probe.Plain}, opts)
+	if r.OK || r.ErrorKind != probe.KindTimeout || !strings.Contains(r.Error, "deadline") {
+		t.Errorf("got ok=%v %s %q", r.OK, r.ErrorKind, r.Error)
+	}
+	if r.Timeouts.Deadline != 100 || r.Timeouts.Greeting != 4000 {
+		t.Errorf("timeouts not echoed: %+v", r.Timeouts)
+	}
+}
+
+// The transcript marks direction and TLS state; the greeting is never preceded by a client line.
+func TestTranscript(t *testing.T) {
+	r := startProbe(t, testserver.Config{Protocol: testserver.SMTP, Mode: testserver.StartTLS, AuthAfterTLS: []string{"PLAIN"}}, 587, probe.StartTLS, nil)
+	if !r.OK {
+		t.Fatalf("probe failed: %s", r.Error)
+	}
+	var dirs []string
+	sawTLS := false
+	for i, l := range r.Transcript {
+		dirs = append(dirs, l.Dir)
+		if i > 0 && l.At < r.Transcript[i-1].At {
+			t.Errorf("time goes backwards at line %d", i)
+		}
+		if l.TLS {
+			sawTLS = true
+		}
+		if l.Dir == "C" && l.Text == "STARTTLS" && l.TLS {
+			t.Error("STARTTLS marked as sent over TLS")
+		}
+		if sawTLS && !l.TLS {
+			t.Errorf("line %d after TLS marked plaintext: %q", i, l.Text)
+		}
+	}
+	if dirs[0] != "S" {
+		t.Errorf("first transcript line is %q, want the server's greeting", dirs[0])
+	}
+	if !sawTLS {
+		t.Error("no line marked TLS")
+	}
+	last := r.Transcript[len(r.Transcript)-1]
+	if !strings.HasPrefix(last.Text, "221") {
+		t.Errorf("no polite exit: last line %q", last.Text)
+	}
+}
+
+// Without Transcript the result carries none (and the probe allocates none).
+func TestNoTranscriptByDefault(t *testing.T) {
+	r := startProbe(t, testserver.Config{Protocol: testserver.IMAP, Mode: testserver.TLS}, 993, probe.TLS, func(o *probe.Options) { o.Transcript = false })
+	if !r.OK || r.Transcript != nil {
+		t.Errorf("ok=%v transcript=%d lines", r.OK, len(r.Transcript))
+	}
+}
+
+func TestModesForPort(t *testing.T) {
+	for port, want := range map[int]string{465: "tls", 993: "tls", 995: "tls", 587: "starttls,plain", 25: "starttls,plain", 143: "starttls,plain", 110: "starttls,plain", 4190: "tls,starttls,plain"} {
+		var got []string
+		for _, m := range probe.ModesForPort(port) {
+			got = append(got, string(m))
+		}
+		if strings.Join(got, ",") != want {
+			t.Errorf("ModesForPort(%d) = %v, want %s", port, got, want)
+		}
+	}
+	for port, want := range map[int]probe.Protocol{25: probe.SMTP, 465: probe.SMTP, 587: probe.SMTP, 2525: probe.SMTP, 143: probe.IMAP, 993: probe.IMAP, 110: probe.POP3, 995: probe.POP3} {
+		if got, ok := probe.ProtocolForPort(port); !ok || got != want {
+			t.Errorf("ProtocolForPort(%d) = %v", port, got)
+		}
+	}
+	if _, ok := probe.ProtocolForPort(8080); ok {
+		t.Error("8080 inferred")
+	}
+}

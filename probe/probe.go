@@ -1,0 +1,207 @@
+package probe
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+)
+
+// Run probes one endpoint and reports what works there. It never returns an error: every failure
+// is a Result with OK false, an ErrorKind and an explanation. It returns when the dialogue ends,
+// a timeout fires, or ctx is done — whichever is first — and leaves no goroutine behind.
+func Run(ctx context.Context, t Target, opts Options) Result {
+	if opts.Limits == (Limits{}) {
+		opts.Limits = DefaultLimits
+	}
+	start := time.Now()
+	r := Result{
+		Protocol: t.Protocol, Host: t.Host, Port: t.Port, Security: t.Security,
+		Capabilities: []string{}, AuthMethods: []string{}, AuthMethodsPlaintext: []string{},
+		Warnings: []Warning{},
+		Timeouts: Timeouts{
+			Connect: ms(opts.ConnectTimeout), Greeting: ms(opts.GreetingTimeout),
+			Operation: ms(opts.OperationTimeout), Deadline: ms(opts.Deadline),
+		},
+	}
+	err := run(ctx, t, &opts, &r, start)
+	if err != nil {
+		r.OK = false
+		r.ErrorKind = KindOf(err)
+		r.Error = err.Error()
+	} else {
+		r.OK = true
+		addSecurityWarnings(&r)
+	}
+	r.Timings.Total = ms(time.Since(start))
+	return r
+}
+
+func run(ctx context.Context, t Target, opts *Options, r *Result, start time.Time) error {
+	if err := opts.Validate(); err != nil {
+		return newError(KindProtocol, "options", "", err)
+	}
+	if opts.Deadline > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opts.Deadline)
+		defer cancel()
+	}
+	conn, err := dial(ctx, t, opts)
+	r.Timings.Connect = ms(time.Since(start))
+	if err != nil {
+		return classifyDial(ctx, err)
+	}
+	defer conn.Close()
+	r.Address = conn.RemoteAddr().String()
+	// Cancellation must interrupt a blocked read at once: a past deadline does that.
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+
+	w := newWire(ctx, conn, opts, start)
+	defer func() { r.Transcript = w.script }()
+	if t.Security == TLS {
+		if err := handshake(w, t, opts, r); err != nil {
+			return err
+		}
+	}
+	greetStart := time.Now()
+	if err := w.waitFirstByte(opts.GreetingTimeout); err != nil {
+		return greetingError(ctx, t, opts, err)
+	}
+	var d dialogue
+	switch t.Protocol {
+	case SMTP:
+		d = &smtpDialogue{w: w, t: t, opts: opts, r: r}
+	case IMAP:
+		d = &imapDialogue{w: w, t: t, opts: opts, r: r}
+	case POP3:
+		d = &pop3Dialogue{w: w, t: t, opts: opts, r: r}
+	default:
+		return newError(KindProtocol, "options", fmt.Sprintf("unknown protocol %q", t.Protocol), nil)
+	}
+	err = d.greeting()
+	r.Timings.Greeting = ms(time.Since(greetStart))
+	if r.Timings.Greeting > 1000 {
+		r.warn(WarnSlowGreeting, fmt.Sprintf("the greeting took %.1f s (postscreen, greet_pause or a tarpit)", r.Timings.Greeting/1000))
+	}
+	if err != nil {
+		return err
+	}
+	err = d.session()
+	if err == nil || KindOf(err) == KindStartTLSUnavailable || KindOf(err) == KindStartTLSRefused {
+		d.quit() // the dialogue is still in a state where a polite exit is possible
+	}
+	return err
+}
+
+// dialogue is one protocol's conversation, split at the points where the shared logic (greeting
+// timing, polite exit) needs to step in.
+type dialogue interface {
+	greeting() error // read and judge the greeting (its first byte has already arrived)
+	session() error  // capabilities, STARTTLS and capabilities again, as the mode requires
+	quit()           // polite exit; errors are irrelevant by then
+}
+
+func dial(ctx context.Context, t Target, opts *Options) (net.Conn, error) {
+	dctx, cancel := context.WithTimeout(ctx, opts.ConnectTimeout)
+	defer cancel()
+	addr := net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
+	if opts.Dial != nil {
+		return opts.Dial(dctx, "tcp", addr)
+	}
+	var d net.Dialer
+	return d.DialContext(dctx, "tcp", addr)
+}
+
+// handshake runs the TLS handshake on w and records the session facts in r.
+func handshake(w *wire, t Target, opts *Options, r *Result) error {
+	hs := time.Now()
+	w.note("*", "TLS handshake")
+	tc, err := w.upgrade(tlsConfig(t.Host, opts))
+	r.Timings.TLS = ms(time.Since(hs))
+	if err != nil {
+		e := classifyHandshake(w.ctx, err, opts)
+		w.note("*", "TLS handshake failed: "+e.Error())
+		return e
+	}
+	r.TLS = describeTLS(tc.ConnectionState(), t.Host, opts)
+	verdict := "certificate valid"
+	if !r.TLS.CertValid {
+		verdict = "certificate INVALID: " + r.TLS.CertError
+	}
+	w.note("*", fmt.Sprintf("TLS %s %s, %s", r.TLS.Version, r.TLS.Cipher, verdict))
+	return nil
+}
+
+// upgradeAfterGoAhead is the shared tail of STARTTLS (SMTP, IMAP) and STLS (POP3): refuse to go on
+// when the server pushed bytes after its go-ahead, then handshake. Those bytes would otherwise be
+// read as if they came over TLS (CVE-2011-0411's client-side twin; the 2021 NO STARTTLS study).
+func upgradeAfterGoAhead(w *wire, t Target, opts *Options, r *Result, stage string) error {
+	if n := w.buffered(); n > 0 {
+		peek, _ := w.br.Peek(min(n, 64))
+		return newError(KindStartTLSInjection, stage,
+			fmt.Sprintf("server sent %d byte(s) after the go-ahead and before the TLS handshake (\"%s…\"); discarded — a man in the middle or a broken server could inject responses this way", n, escapeBytes(peek)), nil)
+	}
+	return handshake(w, t, opts, r)
+}
+
+func greetingError(ctx context.Context, t Target, opts *Options, err error) error {
+	if ctxDone(ctx) != nil || !isTimeout(err) {
+		return classifyIO(ctx, "greeting", err)
+	}
+	msg := fmt.Sprintf("connected, but the server sent nothing within %s", opts.GreetingTimeout)
+	switch t.Security {
+	case TLS:
+		msg += " after the TLS handshake"
+	default:
+		msg += ": the port probably expects implicit TLS (try --security tls), or it delays its greeting (raise --greeting-timeout)"
+	}
+	return newError(KindGreetingTimeout, "greeting", msg, nil)
+}
+
+// addSecurityWarnings flags facts about a working mode that a user must know.
+func addSecurityWarnings(r *Result) {
+	if r.TLS != nil {
+		if !r.TLS.CertValid {
+			r.warn(WarnCertInvalid, "certificate: "+r.TLS.CertError)
+		}
+		if r.TLS.Version == "1.0" || r.TLS.Version == "1.1" {
+			r.warn(WarnLegacyTLS, "TLS "+r.TLS.Version+" is obsolete (RFC 8996); clients refuse it by default")
+		}
+	}
+	if r.LoginDisabled {
+		r.warn(WarnLoginDisabled, "LOGINDISABLED: the server refuses the LOGIN command on this connection")
+	}
+	if r.Security == Plain {
+		r.warn(WarnPlaintextSession, "no encryption: everything, passwords included, crosses the network in the clear")
+		if len(r.AuthMethodsPlaintext) > 0 {
+			r.warn(WarnPlaintextAuth, "the server offers login without TLS")
+		}
+	}
+	if r.Protocol == SMTP && r.Port == 25 {
+		r.warn(WarnRelayPort, "port 25 is for relay between servers and often blocked for clients; prefer 465 or 587")
+	}
+}
+
+// stageErr classifies err and names the stage it happened in, if it does not name one yet.
+func stageErr(w *wire, stage string, err error) error {
+	e := classifyIO(w.ctx, stage, err)
+	if e.Stage == "" {
+		e.Stage = stage
+	}
+	return e
+}
+
+// addressLiteral renders a local address as an SMTP address literal: [192.0.2.1] or
+// [IPv6:2001:db8::1] (RFC 5321 §4.1.3).
+func addressLiteral(a net.Addr) string {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok || ta.IP == nil {
+		return "[127.0.0.1]"
+	}
+	if ip4 := ta.IP.To4(); ip4 != nil {
+		return "[" + ip4.String() + "]"
+	}
+	return "[IPv6:" + ta.IP.String() + "]"
+}

@@ -1,0 +1,114 @@
+package probe
+
+// Result is what one probe learned. Its JSON form is a public contract (README.md, "Probe result");
+// every key is always present so consumers need no existence checks, except "tls" (null when no
+// TLS was negotiated) and "transcript" (only when recorded).
+type Result struct {
+	Protocol  Protocol `json:"protocol"`
+	Host      string   `json:"host"`
+	Port      int      `json:"port"`
+	Address   string   `json:"address"` // IP:port actually connected to; empty if the connect failed
+	Security  Security `json:"security"`
+	OK        bool     `json:"ok"`
+	ErrorKind Kind     `json:"error_kind"`
+	Error     string   `json:"error"`
+
+	// Greeting is the server's greeting, lines joined with "\n", escaped.
+	Greeting string `json:"greeting"`
+	// Capabilities are the raw capability lines from the last point of the dialogue that got
+	// them: after TLS where TLS was used (RFC 3207 §4.2: knowledge from plaintext is discarded).
+	Capabilities []string `json:"capabilities"`
+	// AuthMethods are upper-case SASL mechanism names usable on this connection (after TLS).
+	AuthMethods []string `json:"auth_methods"`
+	// AuthMethodsPlaintext are the mechanisms advertised before any TLS (STARTTLS and plain modes).
+	AuthMethodsPlaintext []string `json:"auth_methods_plaintext"`
+	// StartTLSOffered says the plaintext capabilities advertised STARTTLS (SMTP, IMAP) or STLS (POP3).
+	StartTLSOffered bool `json:"starttls_offered"`
+	// LoginDisabled is IMAP's LOGINDISABLED on the connection's final capabilities (RFC 9051 §6.2.3).
+	LoginDisabled bool `json:"login_disabled"`
+	// APOP says the POP3 greeting carried an APOP timestamp (RFC 1939 §7): legacy MD5 login.
+	APOP bool `json:"apop"`
+
+	TLS      *TLSInfo  `json:"tls"`
+	Warnings []Warning `json:"warnings"`
+	Timings  Timings   `json:"timings_ms"`
+	Timeouts Timeouts  `json:"timeouts_ms"`
+
+	Transcript []TranscriptLine `json:"transcript,omitempty"`
+}
+
+// TLSInfo describes the negotiated TLS session and the certificate verdict.
+type TLSInfo struct {
+	Version string `json:"version"` // "1.3"
+	Cipher  string `json:"cipher"`  // IANA name, e.g. TLS_AES_128_GCM_SHA256
+	// CertValid is the verdict of our own verification: chain to a trusted root, validity period,
+	// and the host name (RFC 9525 / RFC 7817). The handshake itself never verifies, so a bad
+	// certificate is reported rather than hiding every other fact.
+	CertValid bool `json:"cert_valid"`
+	// CertReason is the machine-readable reason: expired, not_yet_valid, unknown_authority,
+	// self_signed, name_mismatch, no_certificate, invalid; empty when valid.
+	CertReason   string   `json:"cert_reason"`
+	CertError    string   `json:"cert_error"`
+	CertSubject  string   `json:"cert_subject"`
+	CertNames    []string `json:"cert_names"`
+	CertIssuer   string   `json:"cert_issuer"`
+	CertNotAfter string   `json:"cert_not_after"` // RFC 3339, UTC
+}
+
+// Warning is a short machine code with a sentence for humans.
+type Warning struct {
+	Code string `json:"code"`
+	Text string `json:"text"`
+}
+
+// Timings are milliseconds since the start of the probe's stages.
+type Timings struct {
+	Connect  float64 `json:"connect"`  // TCP connect (through any proxy)
+	Greeting float64 `json:"greeting"` // from connected (or TLS up, for implicit TLS) to the complete greeting
+	TLS      float64 `json:"tls"`      // the TLS handshake
+	Total    float64 `json:"total"`    // the whole probe, polite exit included
+}
+
+// Timeouts echo the limits the probe ran under, so a result explains itself.
+type Timeouts struct {
+	Connect   float64 `json:"connect"`
+	Greeting  float64 `json:"greeting"`
+	Operation float64 `json:"operation"`
+	Deadline  float64 `json:"deadline"`
+}
+
+// TranscriptLine is one line of the dialogue. Dir is "C" (client), "S" (server) or "*" (an event
+// such as the TLS handshake). Secrets are never recorded in the clear.
+type TranscriptLine struct {
+	At   float64 `json:"t_ms"`
+	Dir  string  `json:"dir"`
+	TLS  bool    `json:"tls"`
+	Text string  `json:"text"`
+}
+
+// Warning codes. They are a public contract (README.md).
+const (
+	WarnLegacyTLS         = "legacy_tls"            // TLS 1.0/1.1 negotiated
+	WarnCertInvalid       = "cert_invalid"          // certificate failed verification
+	WarnPlaintextAuth     = "plaintext_auth"        // AUTH mechanisms offered without TLS
+	WarnNoEHLO            = "ehlo_unsupported"      // SMTP server only answers HELO
+	WarnPreauth           = "preauth"               // IMAP PREAUTH greeting
+	WarnCapaUnsupported   = "capa_unsupported"      // POP3 CAPA answered -ERR
+	WarnAPOP              = "apop"                  // POP3 APOP timestamp (MD5)
+	WarnLoginDisabled     = "login_disabled"        // IMAP LOGINDISABLED
+	WarnRelayPort         = "relay_port"            // SMTP on port 25
+	WarnPlaintextSession  = "no_tls"                // the mode works without any encryption
+	WarnSlowGreeting      = "slow_greeting"         // greeting took more than a second
+	WarnUnsolicitedCaps   = "starttls_caps_ignored" // capabilities sent with the STARTTLS go-ahead, discarded
+	WarnPlaintextOn465    = "plaintext_on_tls_port"
+	WarnPostTLSCapsDiffer = "caps_changed_after_tls"
+)
+
+func (r *Result) warn(code, text string) {
+	for _, w := range r.Warnings {
+		if w.Code == code {
+			return
+		}
+	}
+	r.Warnings = append(r.Warnings, Warning{Code: code, Text: text})
+}

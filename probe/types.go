@@ -1,0 +1,165 @@
+package probe
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+)
+
+// Protocol is a mail access protocol. The string values are a public contract.
+type Protocol string
+
+const (
+	SMTP Protocol = "smtp" // message submission (RFC 6409) or relay (RFC 5321)
+	IMAP Protocol = "imap" // RFC 9051 / RFC 3501
+	POP3 Protocol = "pop3" // RFC 1939
+)
+
+// ParseProtocol accepts the protocol names users type ("submission" and "pop" as aliases).
+func ParseProtocol(s string) (Protocol, error) {
+	switch strings.ToLower(s) {
+	case "smtp", "submission", "submissions", "smtps":
+		return SMTP, nil
+	case "imap", "imaps":
+		return IMAP, nil
+	case "pop3", "pop", "pop3s":
+		return POP3, nil
+	}
+	return "", fmt.Errorf("unknown protocol %q (want smtp, imap or pop3)", s)
+}
+
+// Security is how a connection is protected. The string values are a public contract.
+type Security string
+
+const (
+	TLS      Security = "tls"      // implicit TLS: ClientHello first, then the greeting (RFC 8314)
+	StartTLS Security = "starttls" // plaintext greeting, then STARTTLS/STLS upgrade (RFC 3207, RFC 2595)
+	Plain    Security = "plain"    // no TLS at all
+)
+
+// ParseSecurity accepts tls, starttls and plain (and the autoconfig spellings SSL and STARTTLS).
+func ParseSecurity(s string) (Security, error) {
+	switch strings.ToLower(s) {
+	case "tls", "ssl", "implicit":
+		return TLS, nil
+	case "starttls", "stls":
+		return StartTLS, nil
+	case "plain", "none", "cleartext":
+		return Plain, nil
+	}
+	return "", fmt.Errorf("unknown security mode %q (want tls, starttls or plain)", s)
+}
+
+// DialFunc opens a connection; it is the seam for proxies and the in-process test network.
+type DialFunc func(ctx context.Context, network, address string) (net.Conn, error)
+
+// Target names one endpoint to probe.
+type Target struct {
+	Protocol Protocol
+	Host     string // a host name (used for SNI and certificate checks) or an IP literal
+	Port     int
+	Security Security
+}
+
+func (t Target) String() string {
+	return fmt.Sprintf("%s %s %s", t.Protocol, net.JoinHostPort(t.Host, fmt.Sprint(t.Port)), t.Security)
+}
+
+// Options tune a probe. The zero value is not ready; start from DefaultOptions.
+type Options struct {
+	// ConnectTimeout bounds the TCP connect (and, later, a proxy handshake).
+	ConnectTimeout time.Duration
+	// GreetingTimeout bounds the wait for the first byte of the greeting. It is short because a
+	// silent port usually means a mode mismatch (an implicit-TLS port probed in plaintext), and
+	// waiting longer only holds the answer hostage.
+	GreetingTimeout time.Duration
+	// OperationTimeout bounds each complete reply (the rest of the greeting, EHLO, CAPABILITY…)
+	// and the TLS handshake. It must allow a postscreen-style "220-" pre-greeting followed by a
+	// delayed final line (Postfix waits up to 6 s).
+	OperationTimeout time.Duration
+	// Deadline bounds the whole probe; zero means no bound beyond the context's.
+	Deadline time.Duration
+
+	TLSMin, TLSMax uint16 // TLS version bounds (tls.VersionTLS10 … tls.VersionTLS13)
+	// AllowInsecureTLS permits TLS 1.0/1.1 and the legacy cipher suites they need. A probe that
+	// negotiates one of them says so in its warnings.
+	AllowInsecureTLS bool
+	// RootCAs verifies certificates; nil means the system pool (which honours SSL_CERT_FILE).
+	RootCAs *x509.CertPool
+	// Now is the time certificates are checked against; nil means time.Now.
+	Now func() time.Time
+
+	// EHLOName is the SMTP EHLO argument; empty means the address literal of the local end
+	// (always syntactically valid, RFC 5321 §4.1.3).
+	EHLOName string
+	// Dial opens the connection; nil means a net.Dialer.
+	Dial DialFunc
+	// Transcript records every line in and out into Result.Transcript.
+	Transcript bool
+	// Limits bounds reads; the zero value means DefaultLimits.
+	Limits Limits
+}
+
+// DefaultOptions returns the documented defaults.
+func DefaultOptions() Options {
+	return Options{
+		ConnectTimeout:   5 * time.Second,
+		GreetingTimeout:  4 * time.Second,
+		OperationTimeout: 10 * time.Second,
+		Deadline:         30 * time.Second,
+		TLSMin:           tls.VersionTLS12,
+		TLSMax:           tls.VersionTLS13,
+		Limits:           DefaultLimits,
+	}
+}
+
+// Validate reports option combinations that make no sense, such as TLS 1.0 without the explicit
+// opt-in.
+func (o *Options) Validate() error {
+	if o.TLSMin == 0 || o.TLSMax == 0 || o.TLSMin > o.TLSMax {
+		return fmt.Errorf("TLS version bounds %s..%s are not a range", TLSVersionName(o.TLSMin), TLSVersionName(o.TLSMax))
+	}
+	if o.TLSMin < tls.VersionTLS12 && !o.AllowInsecureTLS {
+		return fmt.Errorf("TLS minimum %s is below 1.2: add --allow-insecure-tls to test legacy TLS", TLSVersionName(o.TLSMin))
+	}
+	if o.ConnectTimeout <= 0 || o.GreetingTimeout <= 0 || o.OperationTimeout <= 0 {
+		return fmt.Errorf("timeouts must be positive")
+	}
+	return nil
+}
+
+// ParseTLSVersion parses "1.0" … "1.3".
+func ParseTLSVersion(s string) (uint16, error) {
+	switch strings.TrimPrefix(strings.ToLower(s), "tls") {
+	case "1.0", "10":
+		return tls.VersionTLS10, nil
+	case "1.1", "11":
+		return tls.VersionTLS11, nil
+	case "1.2", "12":
+		return tls.VersionTLS12, nil
+	case "1.3", "13":
+		return tls.VersionTLS13, nil
+	}
+	return 0, fmt.Errorf("unknown TLS version %q (want 1.0, 1.1, 1.2 or 1.3)", s)
+}
+
+// TLSVersionName renders a version as "1.3".
+func TLSVersionName(v uint16) string {
+	switch v {
+	case tls.VersionTLS10:
+		return "1.0"
+	case tls.VersionTLS11:
+		return "1.1"
+	case tls.VersionTLS12:
+		return "1.2"
+	case tls.VersionTLS13:
+		return "1.3"
+	case 0:
+		return "none"
+	}
+	return fmt.Sprintf("0x%04x", v)
+}

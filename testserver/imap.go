@@ -1,0 +1,96 @@
+package testserver
+
+import (
+	"strings"
+)
+
+func (c *conn) imapCaps() string {
+	caps := []string{"IMAP4rev1", "IMAP4rev2", "ID", "IDLE", "LITERAL+"}
+	if c.offersStartTLS() {
+		caps = append(caps, "STARTTLS")
+	}
+	if !c.tlsOn && c.s.cfg.LoginDisabledBeforeTLS {
+		caps = append(caps, "LOGINDISABLED")
+	}
+	for _, m := range c.auth(c.tlsOn) {
+		caps = append(caps, "AUTH="+m)
+	}
+	return strings.Join(caps, " ")
+}
+
+func (c *conn) imap() {
+	cfg := c.s.cfg
+	host := cfg.Hostname
+	switch cfg.Behavior {
+	case Reject:
+		c.send("* BYE " + host + " Too many connections, try again later")
+		return
+	case EndlessLine:
+		c.write("* OK ")
+		c.endless(strings.Repeat("x", 4096))
+		return
+	case EndlessReply:
+		// An endless stream of untagged lines in answer to the first command.
+	case NotMail:
+		c.send("HTTP/1.1 400 Bad Request", "")
+		return
+	}
+	greeting := "* OK "
+	if cfg.Behavior == Preauth {
+		greeting = "* PREAUTH "
+	}
+	if cfg.GreetingCaps {
+		greeting += "[CAPABILITY " + c.imapCaps() + "] "
+	}
+	if c.send(greeting+host+" IMAP4rev1 mailscout-testserver ready") != nil {
+		return
+	}
+	for {
+		line, err := c.readLine()
+		if err != nil {
+			return
+		}
+		tag, rest, _ := strings.Cut(line, " ")
+		cmd, _, _ := strings.Cut(rest, " ")
+		if cfg.Behavior == WrongTag {
+			tag = "x" + tag
+		}
+		if cfg.Behavior == EndlessReply {
+			c.endless("* OK x\r\n* OK x\r\n* OK x\r\n")
+			return
+		}
+		switch strings.ToUpper(cmd) {
+		case "CAPABILITY":
+			err = c.send("* CAPABILITY "+c.imapCaps(), tag+" OK CAPABILITY completed")
+		case "STARTTLS":
+			if !c.offersStartTLS() {
+				err = c.send(tag + " BAD STARTTLS not available")
+				break
+			}
+			switch cfg.Behavior {
+			case StartTLSRefused:
+				err = c.send(tag + " NO STARTTLS disabled")
+				continue
+			case Injection:
+				err = c.send(tag+" OK Begin TLS negotiation now", "* CAPABILITY IMAP4rev1 AUTH=PLAIN")
+			case UnsolicitedCaps:
+				err = c.send(tag + " OK [CAPABILITY IMAP4rev1 AUTH=PLAIN AUTH=LOGIN] Begin TLS negotiation now")
+			default:
+				err = c.send(tag + " OK Begin TLS negotiation now")
+			}
+			if err == nil {
+				err = c.startTLS()
+			}
+		case "NOOP":
+			err = c.send(tag + " OK NOOP completed")
+		case "LOGOUT":
+			c.send("* BYE Logging out", tag+" OK LOGOUT completed")
+			return
+		default:
+			err = c.send(tag + " BAD Unknown command")
+		}
+		if err != nil {
+			return
+		}
+	}
+}

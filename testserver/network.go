@@ -1,0 +1,55 @@
+package testserver
+
+import (
+	"context"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+)
+
+// Network maps logical "host:port" addresses to real loopback addresses, so a scenario can say
+// "mail.example.test:587" and the connection lands on the right in-process server. Addresses it
+// does not know are refused, as a closed port would be; addresses marked filtered hang until the
+// dial's context ends, as a firewall that drops packets would.
+type Network struct {
+	mu       sync.RWMutex
+	routes   map[string]string
+	filtered map[string]bool
+	dialer   net.Dialer
+}
+
+// NewNetwork returns an empty network.
+func NewNetwork() *Network {
+	return &Network{routes: map[string]string{}, filtered: map[string]bool{}}
+}
+
+// Route sends connections for logical (host:port) to real (a loopback address).
+func (n *Network) Route(logical, real string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.routes[logical] = real
+}
+
+// Filter makes connections to logical hang until the caller gives up.
+func (n *Network) Filter(logical string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.filtered[logical] = true
+}
+
+// DialContext has the shape of net.Dialer.DialContext and probe.DialFunc.
+func (n *Network) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	n.mu.RLock()
+	real, ok := n.routes[address]
+	filtered := n.filtered[address]
+	n.mu.RUnlock()
+	switch {
+	case ok:
+		return n.dialer.DialContext(ctx, network, real)
+	case filtered:
+		<-ctx.Done()
+		return nil, &net.OpError{Op: "dial", Net: network, Err: ctx.Err()}
+	}
+	return nil, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+}

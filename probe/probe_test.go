@@ -3,6 +3,7 @@ package probe_test
 import (
 	"context"
 	"crypto/tls"
+	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -15,7 +16,13 @@ import (
 	"github.com/mailscout/mailscout/testserver"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(benchServerEnv); mode != "" {
+		serveForBenchmark(mode) // this process is a benchmark's out-of-process server
+		return
+	}
+	goleak.VerifyTestMain(m)
+}
 
 var (
 	caOnce sync.Once

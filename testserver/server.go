@@ -54,6 +54,7 @@ const (
 	UnsolicitedCaps    Behavior = "unsolicited_caps"     // IMAP: [CAPABILITY …] in the STARTTLS OK
 	NotMail            Behavior = "not_mail"             // greets like an HTTP server would
 	NonUTF8            Behavior = "non_utf8"             // greeting text in GB2312 with a NUL
+	StallAfterTLS      Behavior = "stall_after_tls"      // once TLS is up, reads the next command and never answers
 )
 
 // Config describes one server. The zero value of each field is a sensible default.
@@ -78,6 +79,8 @@ type Config struct {
 	PreGreetingDelay time.Duration
 	WriteLatency     time.Duration // sleep before every write
 	Behavior         Behavior
+	// OnStall, if set, is called each time a StallAfterTLS connection starts stalling.
+	OnStall func()
 }
 
 // Server is one running mail server on a loopback port.
@@ -317,11 +320,19 @@ func (c *conn) endless(chunk string) {
 	}
 }
 
-// readLine reads one command line (bounded at 4 KiB).
+// readLine reads one command line (bounded at 4 KiB). With StallAfterTLS, the first command
+// over TLS is read and then the session goes silent until the client or the server gives up.
 func (c *conn) readLine() (string, error) {
 	line, err := c.br.ReadSlice('\n')
 	if err != nil {
 		return "", err
+	}
+	if c.tlsOn && c.s.cfg.Behavior == StallAfterTLS {
+		if c.s.cfg.OnStall != nil {
+			c.s.cfg.OnStall()
+		}
+		io.Copy(io.Discard, c.c)
+		return "", errStop
 	}
 	return strings.TrimRight(string(line), "\r\n"), nil
 }

@@ -1,0 +1,112 @@
+// Command mailscout finds out how to connect to someone's mail: which SMTP submission, IMAP and
+// POP3 servers, ports and security modes really work, what each offers, and which to use.
+//
+// Usage:
+//
+//	mailscout probe [flags] HOST[:PORT]   probe one endpoint in every sensible security mode
+//	mailscout demo [flags]                run the built-in demo world (in-process servers)
+//
+// Exit codes: 0 something works, 1 nothing works, 2 usage error.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// Exit codes (README.md, "Exit codes").
+const (
+	exitWorks    = 0
+	exitNotWorks = 1
+	exitUsage    = 2
+)
+
+// errUsage marks an error that is the user's invocation, not the network.
+var errUsage = errors.New("usage")
+
+type command struct {
+	name    string
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) int
+}
+
+func commands() []command {
+	return []command{
+		{"probe", "probe one endpoint (HOST:PORT) in every sensible security mode", runProbe},
+		{"demo", "start the built-in demo world and probe it", runDemo},
+	}
+}
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitWorks
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "mailscout: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "mailscout finds out how to connect to someone's mail.")
+	fmt.Fprintln(w, "\nUsage: mailscout <command> [flags] [arguments]")
+	fmt.Fprintln(w, "\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'mailscout <command> --help' for a command's flags.")
+	fmt.Fprintln(w, "Exit codes: 0 something works, 1 nothing works, 2 usage error.")
+}
+
+// parseInterleaved parses flags that may come before, between or after positional arguments
+// (users type `mailscout probe host:587 --json`), which the flag package alone does not allow.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// newFlagSet returns a flag set whose --help prints the synopsis and flags.
+func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: mailscout %s\n\nFlags:\n", strings.TrimSpace(synopsis))
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// flagExit maps a flag parsing error to an exit code: --help is a success, anything else usage.
+func flagExit(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitWorks
+	}
+	return exitUsage
+}

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/mailscout/mailscout/testserver"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"mailscout": func() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) },
+	})
+}
+
+// TestScripts runs the CLI as a user would, against servers started for each script:
+//
+//	$SMTPS   127.0.0.1 port of an implicit-TLS submission server (certificate for 127.0.0.1)
+//	$SUB     a STARTTLS submission server (AUTH only after TLS)
+//	$IMAP    a STARTTLS IMAP server with LOGINDISABLED before TLS
+//	$SILENT  a server that never greets
+//	$CLOSED  a port nothing listens on
+//	$CAFILE  the test CA in PEM
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			ca, err := testserver.NewCA("mailscout Script CA")
+			if err != nil {
+				return err
+			}
+			caFile := filepath.Join(env.WorkDir, "ca.pem")
+			if err := ca.WritePEM(caFile); err != nil {
+				return err
+			}
+			env.Setenv("CAFILE", caFile)
+			servers := map[string]testserver.Config{
+				"SMTPS":  {Protocol: testserver.SMTP, Mode: testserver.TLS, Hostname: "127.0.0.1", AuthAfterTLS: []string{"PLAIN", "LOGIN"}},
+				"SUB":    {Protocol: testserver.SMTP, Mode: testserver.StartTLS, Hostname: "127.0.0.1", AuthAfterTLS: []string{"PLAIN"}},
+				"IMAP":   {Protocol: testserver.IMAP, Mode: testserver.StartTLS, Hostname: "127.0.0.1", LoginDisabledBeforeTLS: true, AuthAfterTLS: []string{"PLAIN"}},
+				"SILENT": {Protocol: testserver.SMTP, Mode: testserver.Plain, Behavior: testserver.Silent},
+			}
+			for name, cfg := range servers {
+				s, err := testserver.Start(cfg, ca)
+				if err != nil {
+					return err
+				}
+				env.Defer(func() { s.Close() })
+				env.Setenv(name, strconv.Itoa(s.Port()))
+			}
+			// A port that was just free: nothing listens there.
+			s, err := testserver.Start(testserver.Config{Protocol: testserver.SMTP, Mode: testserver.Plain}, nil)
+			if err != nil {
+				return err
+			}
+			env.Setenv("CLOSED", strconv.Itoa(s.Port()))
+			s.Close()
+			return nil
+		},
+	})
+}
+
+// Exit codes are a contract (README.md): 0 works, 1 does not work, 2 usage error.
+func TestExitCodes(t *testing.T) {
+	tests := []struct {
+		args []string
+		want int
+	}{
+		{nil, exitUsage},
+		{[]string{"--help"}, exitWorks},
+		{[]string{"nonsense"}, exitUsage},
+		{[]string{"probe"}, exitUsage},
+		{[]string{"probe", "--help"}, exitWorks},
+		{[]string{"probe", "host.example:8080"}, exitUsage},
+		{[]string{"probe", "host.example"}, exitUsage},
+		{[]string{"probe", "host.example:99999"}, exitUsage},
+		{[]string{"probe", "--security", "bogus", "host.example:587"}, exitUsage},
+		{[]string{"probe", "--tls-min", "1.0", "host.example:465"}, exitUsage},
+		{[]string{"probe", "--tls-min", "1.3", "--tls-max", "1.2", "host.example:465"}, exitUsage},
+		{[]string{"probe", "--ca-file", "/nonexistent", "host.example:465"}, exitUsage},
+		{[]string{"probe", "a:1", "b:2"}, exitUsage},
+		{[]string{"demo", "extra"}, exitUsage},
+	}
+	for _, tt := range tests {
+		var out, errOut bytes.Buffer
+		if got := run(tt.args, &out, &errOut); got != tt.want {
+			t.Errorf("mailscout %q exited %d, want %d; stderr:\n%s", tt.args, got, tt.want, errOut.String())
+		}
+	}
+}

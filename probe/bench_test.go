@@ -2,8 +2,8 @@ package probe_test
 
 import (
 	"bufio"
-	"crypto/x509"
 	"context"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"os"

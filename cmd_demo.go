@@ -3,28 +3,48 @@ package main
 import (
 	"fmt"
 	"io"
-	"time"
+	"slices"
 
-	"github.com/mailscout/mailscout/probe"
+	"github.com/mailscout/mailscout/discover"
 	"github.com/mailscout/mailscout/testserver"
 )
 
-const demoSynopsis = `demo [flags]
+const demoSynopsis = `demo [flags] [DOMAIN…]
 
-Starts the built-in demo world — in-process SMTP, IMAP and POP3 servers on loopback with a
-private CA, including broken and hostile ones — and probes every endpoint as 'mailscout probe'
-would. Nothing leaves this machine.`
+Starts the built-in demo world — a DNS server, a web server with autoconfig files, and SMTP, IMAP
+and POP3 servers on loopback with a private CA, including broken and hostile ones — and runs
+discovery for an address at each demo domain (or the ones named), exactly as 'mailscout
+discover' would on the Internet. Nothing leaves this machine.
+
+Demo domains:
+  srv.example        publishes SRV records (RFC 6186/8314), DNSSEC-signed
+  guess.example      publishes nothing: found by guessing host names; its 465 has an expired certificate
+  customer.example   hosted behind a provider's MX; the provider publishes autoconfig
+  autoconf.example   autoconfig XML with odd host names and a local-part username
+  broken.example     wrong-name certificate, a filtered implicit-TLS port, STARTTLS injection`
+
+var demoDomains = []string{testserver.DemoSRV, testserver.DemoGuess, testserver.DemoHosted, testserver.DemoAutoconf, testserver.DemoBroken}
 
 func runDemo(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("demo", demoSynopsis, stderr)
-	var of outputFlags
-	of.register(fs)
+	var f discoverFlags
+	f.register(fs)
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return flagExit(err)
 	}
-	if len(pos) != 0 {
-		return usageError(stderr, fs, "demo takes no arguments")
+	domains := demoDomains
+	if len(pos) > 0 {
+		for _, d := range pos {
+			if !slices.Contains(demoDomains, d) {
+				return usageError(stderr, fs, fmt.Sprintf("%q is not a demo domain (see --help)", d))
+			}
+		}
+		domains = pos
+	}
+	opts, err := f.options()
+	if err != nil {
+		return usageError(stderr, fs, err.Error())
 	}
 	world, err := testserver.StartWorld(testserver.DemoSpec())
 	if err != nil {
@@ -32,30 +52,21 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 		return exitNotWorks
 	}
 	defer world.Close()
-
-	opts := probe.DefaultOptions()
-	opts.Dial = world.DialContext
-	opts.RootCAs = world.CA.Pool()
-	opts.Transcript = of.transcript
-	// The demo's silent and filtered ports would otherwise hold the answer for the full defaults.
-	opts.ConnectTimeout, opts.GreetingTimeout = time.Second, time.Second
-	var targets []probe.Target
-	for _, h := range world.Spec.Hosts {
-		for _, s := range h.Services {
-			proto, ok := probe.ProtocolForPort(s.Port)
-			if !ok {
-				continue
-			}
-			for _, m := range probe.ModesForPort(s.Port) {
-				targets = append(targets, probe.Target{Protocol: proto, Host: h.Name, Port: s.Port, Security: m})
-			}
-		}
-	}
-	if !of.json {
-		fmt.Fprintf(stdout, "Demo world: %d hosts, private CA %q, probing %d endpoint modes concurrently…\n\n",
-			len(world.Spec.Hosts), world.CA.Cert.Subject.CommonName, len(targets))
-	}
+	// The world's DNS, network and CA stand in for the Internet's.
+	opts.Resolver = &discover.DNSResolver{Servers: []string{world.DNSAddr()}}
+	opts.Probe.Dial = world.DialContext
+	opts.Probe.RootCAs = world.CA.Pool()
+	opts.NoISPDB = true
 	ctx, stop := signalContext()
 	defer stop()
-	return printProbeResults(stdout, stderr, probeAll(ctx, targets, opts), of)
+	code := exitNotWorks
+	for i, d := range domains {
+		if i > 0 && f.format == "table" {
+			fmt.Fprintln(stdout)
+		}
+		if discoverAndPrint(ctx, "alice@"+d, opts, &f, stdout, stderr) == exitWorks {
+			code = exitWorks
+		}
+	}
+	return code
 }

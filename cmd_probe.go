@@ -34,12 +34,16 @@ type probeFlags struct {
 	ehlo                                                 string
 }
 
-func (p *probeFlags) register(fs *flag.FlagSet) {
+// register adds the flags; withDeadline adds --deadline for one probe (discover has its own).
+func (p *probeFlags) register(fs *flag.FlagSet, withDeadline bool) {
 	d := probe.DefaultOptions()
+	p.deadline = d.Deadline
 	fs.DurationVar(&p.connectTimeout, "connect-timeout", d.ConnectTimeout, "time allowed for the TCP connect")
 	fs.DurationVar(&p.greetingTimeout, "greeting-timeout", d.GreetingTimeout, "time allowed until the first byte of the greeting (a silent port is usually a mode mismatch)")
 	fs.DurationVar(&p.opTimeout, "timeout", d.OperationTimeout, "time allowed for each complete reply and the TLS handshake")
-	fs.DurationVar(&p.deadline, "deadline", d.Deadline, "overall limit for one probe")
+	if withDeadline {
+		fs.DurationVar(&p.deadline, "deadline", d.Deadline, "overall limit for one probe")
+	}
 	fs.StringVar(&p.tlsMin, "tls-min", "1.2", "lowest TLS version to offer: 1.0, 1.1, 1.2 or 1.3 (below 1.2 needs --allow-insecure-tls)")
 	fs.StringVar(&p.tlsMax, "tls-max", "1.3", "highest TLS version to offer")
 	fs.BoolVar(&p.allowInsecureTLS, "allow-insecure-tls", false, "allow TLS 1.0/1.1 and their legacy cipher suites (flagged in the result)")
@@ -89,7 +93,7 @@ func runProbe(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("probe", probeSynopsis, stderr)
 	var pf probeFlags
 	var of outputFlags
-	pf.register(fs)
+	pf.register(fs, true)
 	of.register(fs)
 	protoFlag := fs.String("protocol", "", "smtp, imap or pop3 (default: inferred from the port)")
 	secFlag := fs.String("security", "", "tls, starttls or plain (default: every mode that makes sense for the port)")

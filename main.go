@@ -3,8 +3,9 @@
 //
 // Usage:
 //
-//	mailscout probe [flags] HOST[:PORT]   probe one endpoint in every sensible security mode
-//	mailscout demo [flags]                run the built-in demo world (in-process servers)
+//	mailscout discover [flags] ADDRESS|DOMAIN   find and rank the working mail servers
+//	mailscout probe [flags] HOST[:PORT]         probe one endpoint in every sensible security mode
+//	mailscout demo [flags] [DOMAIN…]            discovery on the built-in demo world
 //
 // Exit codes: 0 something works, 1 nothing works, 2 usage error.
 package main
@@ -36,8 +37,9 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"discover", "find and rank the working mail servers of an address or domain", runDiscover},
 		{"probe", "probe one endpoint (HOST:PORT) in every sensible security mode", runProbe},
-		{"demo", "start the built-in demo world and probe it", runDemo},
+		{"demo", "run discovery on the built-in demo world (in-process servers, DNS and web)", runDemo},
 	}
 }
 

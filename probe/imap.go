@@ -296,7 +296,7 @@ func (d *imapDialogue) quit() {
 	}
 	d.open = false
 	tag := d.nextTag()
-	if d.w.writeLine(tag+" LOGOUT", "") != nil {
+	if d.w.writeLine(tag+" LOGOUT", "") != nil || d.opts.SkipQuitReply {
 		return
 	}
 	d.w.conn.SetReadDeadline(d.w.deadline(min(d.opts.OperationTimeout, quitWait)))

@@ -169,7 +169,7 @@ func (d *pop3Dialogue) quit() {
 		return
 	}
 	d.open = false
-	if d.w.writeLine("QUIT", "") != nil {
+	if d.w.writeLine("QUIT", "") != nil || d.opts.SkipQuitReply {
 		return
 	}
 	d.w.conn.SetReadDeadline(d.w.deadline(min(d.opts.OperationTimeout, quitWait)))

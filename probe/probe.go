@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"strconv"
 	"time"
 )
 
@@ -101,17 +100,6 @@ type dialogue interface {
 	greeting() error // read and judge the greeting (its first byte has already arrived)
 	session() error  // capabilities, STARTTLS and capabilities again, as the mode requires
 	quit()           // polite exit; errors are irrelevant by then
-}
-
-func dial(ctx context.Context, t Target, opts *Options) (net.Conn, error) {
-	dctx, cancel := context.WithTimeout(ctx, opts.ConnectTimeout)
-	defer cancel()
-	addr := net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
-	if opts.Dial != nil {
-		return opts.Dial(dctx, "tcp", addr)
-	}
-	var d net.Dialer
-	return d.DialContext(dctx, "tcp", addr)
 }
 
 // handshake runs the TLS handshake on w and records the session facts in r.

@@ -216,7 +216,7 @@ func (d *smtpDialogue) quit() {
 		return
 	}
 	d.open = false
-	if d.w.writeLine("QUIT", "") != nil {
+	if d.w.writeLine("QUIT", "") != nil || d.opts.SkipQuitReply {
 		return
 	}
 	d.w.conn.SetReadDeadline(d.w.deadline(min(d.opts.OperationTimeout, quitWait)))

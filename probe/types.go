@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -63,6 +64,10 @@ type Target struct {
 	Host     string // a host name (used for SNI and certificate checks) or an IP literal
 	Port     int
 	Security Security
+	// Addrs, when set, are the addresses to connect to (raced, RFC 8305 style) instead of
+	// resolving Host; discovery passes what its own resolver found. Host still names the server
+	// for SNI and the certificate check.
+	Addrs []netip.Addr
 }
 
 func (t Target) String() string {
@@ -102,6 +107,9 @@ type Options struct {
 	Transcript bool
 	// Limits bounds reads; the zero value means DefaultLimits.
 	Limits Limits
+	// SkipQuitReply sends QUIT/LOGOUT without waiting for the answer: the verdict is known by
+	// then, and discovery should not spend a round trip per probe on it.
+	SkipQuitReply bool
 }
 
 // DefaultOptions returns the documented defaults.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // Network maps logical "host:port" addresses to real loopback addresses, so a scenario can say
@@ -17,6 +18,8 @@ type Network struct {
 	routes   map[string]string
 	filtered map[string]bool
 	dialer   net.Dialer
+	// RTT delays every successful connect by one round trip (SYN, SYN-ACK).
+	RTT time.Duration
 }
 
 // NewNetwork returns an empty network.
@@ -46,6 +49,15 @@ func (n *Network) DialContext(ctx context.Context, network, address string) (net
 	n.mu.RUnlock()
 	switch {
 	case ok:
+		if n.RTT > 0 {
+			t := time.NewTimer(n.RTT)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				return nil, &net.OpError{Op: "dial", Net: network, Err: ctx.Err()}
+			}
+		}
 		return n.dialer.DialContext(ctx, network, real)
 	case filtered:
 		<-ctx.Done()

@@ -77,8 +77,10 @@ type Config struct {
 	// PreGreetingDelay sends a postscreen-style "220-" line, waits this long, then the final
 	// "220 " line (SMTP only).
 	PreGreetingDelay time.Duration
-	WriteLatency     time.Duration // sleep before every write
-	Behavior         Behavior
+	// WriteLatency delays every write (TLS handshake flights included) as a network round trip
+	// would: a command answered at once reaches the client one WriteLatency after it was sent.
+	WriteLatency time.Duration
+	Behavior     Behavior
 	// OnStall, if set, is called each time a StallAfterTLS connection starts stalling.
 	OnStall func()
 }
@@ -221,12 +223,17 @@ var errStop = errors.New("stop")
 func (s *Server) serve(raw net.Conn) {
 	// Bound every session: a client that vanishes must not pin a goroutine forever.
 	raw.SetDeadline(time.Now().Add(2 * time.Minute))
+	tcp, _ := raw.(*net.TCPConn)
+	if s.cfg.WriteLatency > 0 {
+		// Below TLS, so handshake flights are delayed too: one round trip per flight.
+		raw = &latencyConn{Conn: raw, rtt: s.cfg.WriteLatency}
+	}
 	c := &conn{s: s, raw: raw, c: raw, br: bufio.NewReader(raw)}
 	if s.cfg.Behavior == ResetOnClientHello {
 		buf := make([]byte, 1)
 		c.raw.Read(buf)
-		if tc, ok := raw.(*net.TCPConn); ok {
-			tc.SetLinger(0) // close with RST
+		if tcp != nil {
+			tcp.SetLinger(0) // close with RST
 		}
 		return
 	}
@@ -288,9 +295,6 @@ func (c *conn) send(lines ...string) error {
 }
 
 func (c *conn) write(data string) error {
-	if !c.sleep(c.s.cfg.WriteLatency) {
-		return errStop
-	}
 	if c.s.cfg.Behavior == OneByte {
 		for i := 0; i < len(data); i++ {
 			if _, err := io.WriteString(c.c, data[i:i+1]); err != nil {

@@ -5,7 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // Service is one listening port of a host.
@@ -15,23 +20,39 @@ type Service struct {
 	Filtered bool   // no server: connections hang, as behind a dropping firewall
 }
 
-// Host is a named machine with services.
+// Host is a named machine with addresses and services.
 type Host struct {
-	Name     string
+	Name string
+	// Addrs are the host's addresses as DNS publishes them. They are logical: the world's
+	// Network maps each addr:port to a loopback listener and nothing is ever sent to them.
+	// Empty means one address assigned from TEST-NET-1 (192.0.2.0/24, RFC 5737).
+	Addrs    []string
 	Services []Service
 }
 
 // WorldSpec declares a network as data, so a scenario reads like a description of it.
 type WorldSpec struct {
 	Hosts []Host
+	Zones []Zone
+	Web   []WebFile
+	// RTT is a simulated round-trip time added to every connect, DNS answer, HTTP and mail
+	// server write, for benchmarks that compare against the physical minimum.
+	RTT time.Duration
 }
 
-// World runs every server of a spec on loopback behind one Network, with one CA.
+// World runs every server of a spec on loopback: mail servers, a DNS server answering for the
+// zones, and a web server for autoconfig files, all behind one Network and one CA.
 type World struct {
 	Spec    WorldSpec
 	CA      *CA
 	Net     *Network
 	servers []*Server
+	addrs   map[string][]netip.Addr // host name (lower case, no trailing dot) → addresses
+	next    int                     // next auto-assigned address
+	dns     *dnsServer
+	web     *webServer
+	bg      sync.WaitGroup
+	queries atomic.Int64
 }
 
 // StartWorld starts every service of spec. Close stops them all.
@@ -40,36 +61,101 @@ func StartWorld(spec WorldSpec) (*World, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &World{Spec: spec, CA: ca, Net: NewNetwork()}
+	w := &World{Spec: spec, CA: ca, Net: NewNetwork(), addrs: map[string][]netip.Addr{}}
+	w.Net.RTT = spec.RTT
 	for _, h := range spec.Hosts {
-		for _, svc := range h.Services {
-			logical := net.JoinHostPort(h.Name, strconv.Itoa(svc.Port))
-			if svc.Filtered {
-				w.Net.Filter(logical)
-				continue
-			}
-			cfg := svc.Config
-			if cfg.Hostname == "" {
-				cfg.Hostname = h.Name
-			}
-			s, err := Start(cfg, ca)
-			if err != nil {
-				w.Close()
-				return nil, fmt.Errorf("testserver: %s: %w", logical, err)
-			}
-			w.servers = append(w.servers, s)
-			w.Net.Route(logical, s.Addr())
+		if err := w.addHost(h); err != nil {
+			w.Close()
+			return nil, err
 		}
+	}
+	if err := w.startWeb(); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if err := w.startDNS(); err != nil {
+		w.Close()
+		return nil, err
 	}
 	return w, nil
 }
 
-// DialContext dials a logical host:port of the world.
+func (w *World) ensureHost(name string) {
+	name = strings.ToLower(strings.TrimSuffix(name, "."))
+	if _, ok := w.addrs[name]; ok {
+		return
+	}
+	w.next++
+	w.addrs[name] = []netip.Addr{netip.AddrFrom4([4]byte{192, 0, 2, byte(w.next)})}
+}
+
+func (w *World) addHost(h Host) error {
+	name := strings.ToLower(strings.TrimSuffix(h.Name, "."))
+	for _, a := range h.Addrs {
+		ip, err := netip.ParseAddr(a)
+		if err != nil {
+			return fmt.Errorf("testserver: host %s: %w", h.Name, err)
+		}
+		w.addrs[name] = append(w.addrs[name], ip)
+	}
+	w.ensureHost(name)
+	for _, svc := range h.Services {
+		port := strconv.Itoa(svc.Port)
+		logical := []string{net.JoinHostPort(name, port)}
+		for _, a := range w.addrs[name] {
+			logical = append(logical, net.JoinHostPort(a.String(), port))
+		}
+		if svc.Filtered {
+			for _, l := range logical {
+				w.Net.Filter(l)
+			}
+			continue
+		}
+		cfg := svc.Config
+		if cfg.Hostname == "" {
+			cfg.Hostname = name
+		}
+		if w.Spec.RTT > 0 && cfg.WriteLatency == 0 {
+			cfg.WriteLatency = w.Spec.RTT
+		}
+		s, err := Start(cfg, w.CA)
+		if err != nil {
+			return fmt.Errorf("testserver: %s: %w", logical[0], err)
+		}
+		w.servers = append(w.servers, s)
+		for _, l := range logical {
+			w.Net.Route(l, s.Addr())
+		}
+	}
+	return nil
+}
+
+// host returns the declared or implied host of a DNS name, or nil.
+func (w *World) host(fqdn string) []netip.Addr {
+	a, ok := w.addrs[strings.TrimSuffix(fqdn, ".")]
+	if !ok {
+		return nil
+	}
+	return a
+}
+
+// Addrs returns the addresses DNS publishes for a host.
+func (w *World) Addrs(host string) []netip.Addr { return w.addrs[strings.ToLower(host)] }
+
+// DNSAddr is the loopback address (UDP and TCP) of the world's DNS server.
+func (w *World) DNSAddr() string { return w.dns.addr }
+
+// DNSQueries is the number of DNS questions answered so far.
+func (w *World) DNSQueries() int64 { return w.queries.Load() }
+
+func (w *World) countQuery() { w.queries.Add(1) }
+
+// DialContext dials a logical address of the world.
 func (w *World) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
 	return w.Net.DialContext(ctx, network, address)
 }
 
-// Accepted is the number of connections all servers of the world have accepted.
+// Accepted is the number of connections all mail servers of the world have accepted.
 func (w *World) Accepted() int {
 	n := 0
 	for _, s := range w.servers {
@@ -78,11 +164,18 @@ func (w *World) Accepted() int {
 	return n
 }
 
-// Close stops every server.
+// Close stops every server and waits for their goroutines.
 func (w *World) Close() error {
 	var errs []error
 	for _, s := range w.servers {
 		errs = append(errs, s.Close())
 	}
+	if w.dns != nil {
+		w.dns.close()
+	}
+	if w.web != nil {
+		w.web.close()
+	}
+	w.bg.Wait()
 	return errors.Join(errs...)
 }

@@ -1,0 +1,70 @@
+package discover
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/net/idna"
+)
+
+// Target is what the user asked about: an address or a bare domain.
+type Target struct {
+	Input     string // as given
+	Address   string // local@domain with the domain in ASCII; empty for a bare domain
+	LocalPart string
+	Domain    string // ASCII (punycode) form, lower case, no trailing dot
+	// DomainUnicode is the domain as people read it (differs from Domain for IDNs).
+	DomainUnicode string
+}
+
+// ErrBadTarget is wrapped by every ParseTarget error.
+var ErrBadTarget = errors.New("not an e-mail address or domain")
+
+// ParseTarget accepts "alice@example.com", "example.com", and internationalised forms such as
+// "jörg@bücher.example" (IDNA 2008 lookup rules, UTS #46 mapping).
+func ParseTarget(s string) (Target, error) {
+	t := Target{Input: s}
+	s = strings.TrimSpace(s)
+	domain := s
+	if at := strings.LastIndexByte(s, '@'); at >= 0 {
+		t.LocalPart, domain = s[:at], s[at+1:]
+		if t.LocalPart == "" {
+			return t, fmt.Errorf("%w: %q has nothing before the @", ErrBadTarget, s)
+		}
+		if strings.ContainsAny(t.LocalPart, " \t\r\n<>") {
+			return t, fmt.Errorf("%w: %q has spaces or angle brackets in its local part", ErrBadTarget, s)
+		}
+	}
+	domain = strings.TrimSuffix(domain, ".")
+	if domain == "" {
+		return t, fmt.Errorf("%w: %q has no domain", ErrBadTarget, s)
+	}
+	ascii, err := idna.Lookup.ToASCII(domain)
+	if err != nil {
+		return t, fmt.Errorf("%w: domain %q: %v", ErrBadTarget, domain, err)
+	}
+	ascii = strings.ToLower(ascii)
+	if !strings.Contains(ascii, ".") {
+		return t, fmt.Errorf("%w: %q is not a fully qualified domain (no dot)", ErrBadTarget, domain)
+	}
+	if len(ascii) > 253 {
+		return t, fmt.Errorf("%w: domain %q is longer than 253 characters", ErrBadTarget, domain)
+	}
+	for _, label := range strings.Split(ascii, ".") {
+		if label == "" || len(label) > 63 {
+			return t, fmt.Errorf("%w: domain %q has an empty or over-long label", ErrBadTarget, domain)
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return t, fmt.Errorf("%w: domain %q has the character %q", ErrBadTarget, domain, c)
+			}
+		}
+	}
+	t.Domain = ascii
+	t.DomainUnicode, _ = idna.Display.ToUnicode(ascii)
+	if t.LocalPart != "" {
+		t.Address = t.LocalPart + "@" + ascii
+	}
+	return t, nil
+}

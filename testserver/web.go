@@ -1,0 +1,155 @@
+package testserver
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// WebFile is one document the world's web server serves, e.g. an autoconfig XML at
+// "https://autoconfig.example.test/mail/config-v1.1.xml". Status 0 means 200; a Redirect sends a
+// 302 to that URL instead.
+type WebFile struct {
+	URL      string
+	Body     string
+	Status   int
+	Redirect string
+}
+
+// webServer serves every WebFile over HTTP and HTTPS (one listener each, a certificate naming
+// every HTTPS host), and records the requests it saw.
+type webServer struct {
+	w        *World
+	http     *http.Server
+	https    *http.Server
+	httpLn   net.Listener
+	httpsLn  net.Listener
+	files    map[string]WebFile // scheme://host/path
+	mu       sync.Mutex
+	requests []string
+}
+
+func (w *World) startWeb() error {
+	ws := &webServer{w: w, files: map[string]WebFile{}}
+	var httpsHosts []string
+	hosts := map[string]bool{}
+	for _, f := range w.Spec.Web {
+		u, err := url.Parse(f.URL)
+		if err != nil {
+			return fmt.Errorf("testserver: web file %q: %w", f.URL, err)
+		}
+		ws.files[u.Scheme+"://"+strings.ToLower(u.Hostname())+u.Path] = f
+		if u.Scheme == "https" && !hosts[u.Hostname()] {
+			httpsHosts = append(httpsHosts, u.Hostname())
+		}
+		hosts[u.Hostname()] = true
+	}
+	if len(ws.files) == 0 {
+		return nil
+	}
+	var err error
+	if ws.httpLn, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+		return err
+	}
+	if ws.httpsLn, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+		ws.httpLn.Close()
+		return err
+	}
+	ws.http = &http.Server{Handler: ws.handler("http"), ReadHeaderTimeout: 10 * time.Second}
+	ws.https = &http.Server{Handler: ws.handler("https"), ReadHeaderTimeout: 10 * time.Second}
+	if len(httpsHosts) > 0 {
+		cert, err := w.CA.Issue(CertValid, httpsHosts...)
+		if err != nil {
+			return err
+		}
+		ws.https.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+	}
+	w.bg.Add(2)
+	go func() { defer w.bg.Done(); ws.http.Serve(latencyListener{ws.httpLn, w.Spec.RTT}) }()
+	go func() {
+		defer w.bg.Done()
+		ws.https.ServeTLS(latencyListener{ws.httpsLn, w.Spec.RTT}, "", "")
+	}()
+	for h := range hosts {
+		w.ensureHost(h)
+		for _, a := range w.addrs[h] {
+			w.Net.Route(net.JoinHostPort(a.String(), "80"), ws.httpLn.Addr().String())
+			w.Net.Route(net.JoinHostPort(a.String(), "443"), ws.httpsLn.Addr().String())
+		}
+		w.Net.Route(h+":80", ws.httpLn.Addr().String())
+		w.Net.Route(h+":443", ws.httpsLn.Addr().String())
+	}
+	w.web = ws
+	return nil
+}
+
+func (ws *webServer) handler(scheme string) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		host := strings.ToLower(r.Host)
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		key := scheme + "://" + host + r.URL.Path
+		ws.mu.Lock()
+		ws.requests = append(ws.requests, scheme+"://"+host+r.URL.RequestURI())
+		ws.mu.Unlock()
+		f, ok := ws.files[key]
+		switch {
+		case !ok:
+			http.NotFound(rw, r)
+		case f.Redirect != "":
+			http.Redirect(rw, r, f.Redirect, http.StatusFound)
+		default:
+			rw.Header().Set("Content-Type", "text/xml; charset=utf-8")
+			if f.Status != 0 {
+				rw.WriteHeader(f.Status)
+			}
+			fmt.Fprint(rw, f.Body)
+		}
+	})
+}
+
+func (ws *webServer) close() {
+	ws.http.Close()
+	ws.https.Close()
+}
+
+// WebRequests returns the URLs (with query) the web server was asked for, in order.
+func (w *World) WebRequests() []string {
+	if w.web == nil {
+		return nil
+	}
+	w.web.mu.Lock()
+	defer w.web.mu.Unlock()
+	return append([]string(nil), w.web.requests...)
+}
+
+// latencyListener delays every write of accepted connections by rtt: a request answered at
+// once reaches the client one round trip after it was sent.
+type latencyListener struct {
+	net.Listener
+	rtt time.Duration
+}
+
+func (l latencyListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil || l.rtt <= 0 {
+		return c, err
+	}
+	return &latencyConn{Conn: c, rtt: l.rtt}, nil
+}
+
+type latencyConn struct {
+	net.Conn
+	rtt time.Duration
+}
+
+func (c *latencyConn) Write(p []byte) (int, error) {
+	time.Sleep(c.rtt)
+	return c.Conn.Write(p)
+}

@@ -3,6 +3,7 @@ package probe_test
 import (
 	"context"
 	"crypto/tls"
+	"flag"
 	"os"
 	"slices"
 	"strconv"
@@ -20,6 +21,12 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv(benchServerEnv); mode != "" {
 		serveForBenchmark(mode) // this process is a benchmark's out-of-process server
 		return
+	}
+	// No goroutine may outlive a test. Fuzzing runs without the check: the fuzzing engine's
+	// own goroutines may still be winding down when it returns.
+	flag.Parse()
+	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
+		os.Exit(m.Run())
 	}
 	goleak.VerifyTestMain(m)
 }

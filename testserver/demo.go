@@ -21,7 +21,7 @@ func DemoSpec() WorldSpec {
 	imapAuth := []string{"PLAIN", "LOGIN"}
 	return WorldSpec{
 		Zones: []Zone{
-			{Domain: DemoSRV, Signed: true, MX: []MX{{"mx.srv.example", 10}}, SRV: []SRV{
+			{Domain: DemoSRV, Signed: true, MX: []MX{{Host: "mx.srv.example", Preference: 10}}, SRV: []SRV{
 				{Service: "_submissions._tcp", Target: "mail.srv.example", Port: 465, Priority: 0, Weight: 1},
 				{Service: "_submission._tcp", Target: "mail.srv.example", Port: 587, Priority: 10, Weight: 1},
 				{Service: "_imaps._tcp", Target: "mail.srv.example", Port: 993, Priority: 0, Weight: 1},
@@ -29,11 +29,11 @@ func DemoSpec() WorldSpec {
 				{Service: "_pop3s._tcp", Target: ".", Port: 0},
 				{Service: "_pop3._tcp", Target: ".", Port: 0},
 			}},
-			{Domain: DemoGuess, MX: []MX{{"mx.guess.example", 10}}},
-			{Domain: DemoHosted, MX: []MX{{"mx1.mailhost.example", 10}, {"mx2.mailhost.example", 20}}},
+			{Domain: DemoGuess, MX: []MX{{Host: "mx.guess.example", Preference: 10}}},
+			{Domain: DemoHosted, MX: []MX{{Host: "mx1.mailhost.example", Preference: 10}, {Host: "mx2.mailhost.example", Preference: 20}}},
 			{Domain: demoProvider},
-			{Domain: DemoAutoconf, MX: []MX{{"inbound.autoconf.example", 5}}},
-			{Domain: DemoBroken, MX: []MX{{"mail.broken.example", 10}}},
+			{Domain: DemoAutoconf, MX: []MX{{Host: "inbound.autoconf.example", Preference: 5}}},
+			{Domain: DemoBroken, MX: []MX{{Host: "mail.broken.example", Preference: 10}}},
 		},
 		Web: []WebFile{
 			{URL: "https://autoconfig." + demoProvider + "/mail/config-v1.1.xml", Body: demoProviderXML},

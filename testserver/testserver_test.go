@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"flag"
 	"net"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -13,7 +15,15 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain checks that no test leaves a goroutine behind. Fuzzing runs without the check: the
+// fuzzing engine's own goroutines may still be winding down when it returns.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
+		os.Exit(m.Run())
+	}
+	goleak.VerifyTestMain(m)
+}
 
 func TestCertificateKinds(t *testing.T) {
 	ca, err := NewCA("t")
@@ -96,14 +106,14 @@ func TestWorldStartsDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	c, err := w.DialContext(context.Background(), "tcp", "imap.example.test:143")
+	c, err := w.DialContext(context.Background(), "tcp", "mail.srv.example:143")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	buf := make([]byte, 128)
 	k, _ := c.Read(buf)
-	if !strings.HasPrefix(string(buf[:k]), "* OK imap.example.test") {
+	if !strings.HasPrefix(string(buf[:k]), "* OK mail.srv.example") {
 		t.Errorf("greeting %q", buf[:k])
 	}
 }

@@ -1,0 +1,60 @@
+package discover_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/mailscout/mailscout/discover"
+	"github.com/mailscout/mailscout/testserver"
+)
+
+func TestDNSResolver(t *testing.T) {
+	w, err := testserver.StartWorld(testserver.WorldSpec{
+		Zones: []testserver.Zone{
+			{Domain: "signed.example", Signed: true, MX: []testserver.MX{{Host: "b.signed.example", Preference: 20}, {Host: "a.signed.example", Preference: 10}},
+				SRV: []testserver.SRV{{Service: "_imaps._tcp", Target: "imap.signed.example", Port: 993, Priority: 1, Weight: 5}, {Service: "_pop3s._tcp", Target: "."}}},
+			{Domain: "big.example", TCPOnly: true, MX: []testserver.MX{{Host: "mx.big.example", Preference: 0}}},
+		},
+		Hosts: []testserver.Host{
+			{Name: "imap.signed.example", Addrs: []string{"192.0.2.80", "2001:db8::80"}},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	ctx := context.Background()
+	// The first server is dead: the resolver moves on to the next.
+	dead, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	deadAddr := dead.LocalAddr().String()
+	dead.Close()
+	r := &discover.DNSResolver{Servers: []string{deadAddr, w.DNSAddr()}, Timeout: 300 * time.Millisecond, Attempts: 1}
+
+	mx, ad, err := r.LookupMX(ctx, "signed.example")
+	if err != nil || !ad || len(mx) != 2 {
+		t.Fatalf("MX = %+v ad=%v err=%v", mx, ad, err)
+	}
+	srv, _, err := r.LookupSRV(ctx, "_imaps._tcp.signed.example")
+	if err != nil || len(srv) != 1 || srv[0] != (discover.SRV{Target: "imap.signed.example", Port: 993, Priority: 1, Weight: 5}) {
+		t.Errorf("SRV = %+v %v", srv, err)
+	}
+	if srv, _, err := r.LookupSRV(ctx, "_pop3s._tcp.signed.example"); err != nil || len(srv) != 1 || srv[0].Target != "" {
+		t.Errorf("SRV '.' = %+v %v", srv, err)
+	}
+	addrs, _, err := r.LookupAddr(ctx, "imap.signed.example")
+	if err != nil || len(addrs) != 2 || !addrs[0].Is6() || !addrs[1].Is4() {
+		t.Errorf("addrs = %v %v", addrs, err)
+	}
+	if _, _, err := r.LookupAddr(ctx, "nope.signed.example"); !errors.Is(err, discover.ErrNXDomain) {
+		t.Errorf("NXDOMAIN: %v", err)
+	}
+	if mx, _, err := r.LookupMX(ctx, "big.example"); err != nil || len(mx) != 1 {
+		t.Errorf("TCP fallback: %+v %v", mx, err)
+	}
+	if mx, ad, err := r.LookupMX(ctx, "imap.signed.example"); err != nil || len(mx) != 0 || !ad {
+		t.Errorf("no MX records: %+v %v %v", mx, ad, err)
+	}
+}

@@ -1,0 +1,94 @@
+package discover_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/mailscout/mailscout/discover"
+	"github.com/mailscout/mailscout/probe"
+	"github.com/mailscout/mailscout/testserver"
+)
+
+// --fast returns the same recommendation as the full report, marked incomplete, without
+// waiting for the slow and silent endpoints.
+func TestFastGivesTheSameAnswer(t *testing.T) {
+	spec := testserver.DemoSpec()
+	// A silent guessed port: the full report waits for its greeting timeout, --fast need not,
+	// since it could not outrank the SRV-published implicit-TLS server even if it worked.
+	spec.Hosts = append(spec.Hosts, testserver.Host{Name: "imap.srv.example", Services: []testserver.Service{
+		{Port: 143, Config: testserver.Config{Protocol: testserver.IMAP, Mode: testserver.Plain, Behavior: testserver.Silent}},
+	}})
+	_, o := startWorld(t, spec)
+	o.Probe.GreetingTimeout = 2 * time.Second
+	full := run(t, "alice@srv.example", o)
+	o.Fast = true
+	fast := run(t, "alice@srv.example", o)
+	if !full.Complete || fast.Complete {
+		t.Errorf("complete: full=%v fast=%v", full.Complete, fast.Complete)
+	}
+	if *fast.Recommended.Incoming != *full.Recommended.Incoming || *fast.Recommended.Outgoing != *full.Recommended.Outgoing {
+		t.Errorf("fast recommends %+v / %+v, full %+v / %+v", fast.Recommended.Incoming, fast.Recommended.Outgoing, full.Recommended.Incoming, full.Recommended.Outgoing)
+	}
+	if fast.ElapsedMS >= full.ElapsedMS || full.ElapsedMS < 2000 {
+		t.Errorf("fast took %.0f ms, full %.0f ms", fast.ElapsedMS, full.ElapsedMS)
+	}
+	if !hasWarning(fast.Warnings, "incomplete") {
+		t.Errorf("fast report does not say it is incomplete: %v", fast.Warnings)
+	}
+}
+
+// One connection per (host, port, security), whatever the number of sources naming it; the
+// plain configuration costs no connection of its own.
+func TestNoRedundantConnections(t *testing.T) {
+	w, o := startWorld(t, testserver.DemoSpec())
+	before := w.Accepted()
+	r := run(t, "alice@srv.example", o)
+	seen := map[string]bool{}
+	for _, p := range r.Probes {
+		k := string(p.Protocol) + p.Host + itoa(p.Port) + string(p.Security)
+		if seen[k] {
+			t.Errorf("probed twice: %s %s:%d %s", p.Protocol, p.Host, p.Port, p.Security)
+		}
+		seen[k] = true
+	}
+	if r.Connections != len(r.Probes) {
+		t.Errorf("connections %d, probes %d", r.Connections, len(r.Probes))
+	}
+	// Every connection that reached a server is one the report counts.
+	if got := w.Accepted() - before; got > r.Connections {
+		t.Errorf("servers accepted %d connections, report says %d", got, r.Connections)
+	}
+}
+
+// Cancellation stops a discovery at once and leaves nothing running (goleak checks at exit).
+func TestCancel(t *testing.T) {
+	spec := testserver.DemoSpec()
+	_, o := startWorld(t, spec)
+	o.Probe.GreetingTimeout = 10 * time.Second
+	o.Probe.ConnectTimeout = 10 * time.Second
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(20 * time.Millisecond); cancel() }()
+	start := time.Now()
+	r, err := discover.Run(ctx, "eve@broken.example", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if time.Since(start) > 3*time.Second || r.Complete {
+		t.Errorf("took %v, complete=%v", time.Since(start), r.Complete)
+	}
+}
+
+func TestProtocolsFilter(t *testing.T) {
+	_, o := startWorld(t, testserver.DemoSpec())
+	o.Protocols = []probe.Protocol{probe.SMTP}
+	r := run(t, "alice@srv.example", o)
+	for _, p := range r.Probes {
+		if p.Protocol != probe.SMTP {
+			t.Errorf("probed %s", p.Protocol)
+		}
+	}
+	if r.Recommended.Incoming != nil {
+		t.Errorf("incoming recommended without imap/pop3")
+	}
+}

@@ -37,6 +37,8 @@ type discovery struct {
 	mxAuthentic    bool
 	srvAuthentic   bool
 	nxdomain       bool
+	// notOffered counts, per protocol, the SRV services whose target is "." (RFC 6186 §3.4).
+	notOffered map[probe.Protocol]int
 }
 
 type evKind int
@@ -97,6 +99,7 @@ func Run(ctx context.Context, target string, opts Options) (*Report, error) {
 		start:          time.Now(),
 		pendingSources: map[*sourceRun]bool{},
 		srvAuthentic:   true,
+		notOffered:     map[probe.Protocol]int{},
 		ips:            newIPKnowledge(),
 	}
 	baseDial := opts.Probe.Dial

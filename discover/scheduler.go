@@ -3,6 +3,7 @@ package discover
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"slices"
@@ -283,7 +284,8 @@ func (s *scheduler) config(c *candidate, r probe.Result) Config {
 
 // answered is --fast's stopping rule: for every protocol wanted, a working configuration is
 // known that no pending candidate or source could outrank (latency aside). A protocol that has
-// nothing working and nothing pending is answered too ("none").
+// nothing working and nothing pending is answered too ("none"), and so is one whose SRV records
+// both say "." (not offered).
 func (s *scheduler) answered() bool {
 	s.d.mu.Lock()
 	var bounds []rankKey // the best key each pending source could still produce
@@ -294,8 +296,13 @@ func (s *scheduler) answered() bool {
 		}
 		bounds = append(bounds, k)
 	}
+	notOffered := maps.Clone(s.d.notOffered)
 	s.d.mu.Unlock()
 	for _, p := range s.d.opts.Protocols {
+		if notOffered[p] == 2 {
+			// Both SRV services of the protocol say "not offered": the domain has answered.
+			continue
+		}
 		var best *rankKey
 		for _, rec := range s.records {
 			if rec.r.OK && rec.r.Protocol == p {

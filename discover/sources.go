@@ -169,6 +169,9 @@ func (d *discovery) srvSource(ctx context.Context, s *sourceRun, name string, p 
 	for _, r := range recs {
 		if r.Target == "" {
 			// RFC 2782 / RFC 6186 §3.4: target "." means the service is decidedly not offered.
+			d.mu.Lock()
+			d.notOffered[p]++
+			d.mu.Unlock()
 			d.warn(WarnNoServices, fmt.Sprintf("%s has target \".\": the domain says this service is not offered", name))
 			continue
 		}

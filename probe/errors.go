@@ -52,6 +52,10 @@ var (
 	ErrSessionTooLong = errors.New("session read limit reached")
 )
 
+// errSilentToClientHello: connected, ClientHello sent, and not one byte back within the
+// greeting timeout.
+var errSilentToClientHello = errors.New("silent to the ClientHello")
+
 // Error is a probe failure with its kind and the stage it happened in.
 type Error struct {
 	Kind  Kind   // machine-readable class
@@ -178,6 +182,9 @@ func classifyHandshake(ctx context.Context, err error, opts *Options) *Error {
 	const stage = "TLS handshake"
 	if ctxDone(ctx) != nil {
 		return classifyIO(ctx, stage, err)
+	}
+	if errors.Is(err, errSilentToClientHello) {
+		return newError(KindGreetingTimeout, stage, fmt.Sprintf("connected, but no answer to the TLS ClientHello within %s: the port probably speaks plaintext and waits for the client (try --security starttls or plain), or it is a tarpit", opts.GreetingTimeout), nil)
 	}
 	var rhe tls.RecordHeaderError
 	if errors.As(err, &rhe) {

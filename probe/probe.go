@@ -106,7 +106,12 @@ type dialogue interface {
 func handshake(w *wire, t Target, opts *Options, r *Result) error {
 	hs := time.Now()
 	w.note("*", "TLS handshake")
-	tc, err := w.upgrade(tlsConfig(t.Host, opts))
+	// Implicit TLS: the ServerHello is the server's first word, bounded like a greeting.
+	firstByte := time.Duration(0)
+	if t.Security == TLS {
+		firstByte = opts.GreetingTimeout
+	}
+	tc, err := w.upgrade(tlsConfig(t.Host, opts), firstByte)
 	r.Timings.TLS = ms(time.Since(hs))
 	if err != nil {
 		e := classifyHandshake(w.ctx, err, opts)

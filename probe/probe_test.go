@@ -151,6 +151,7 @@ func scenarios() []scenario {
 		{"smtp/write-latency", with(smtpStartTLS, func(c *testserver.Config) { c.WriteLatency = 20 * time.Millisecond }), 587, probe.StartTLS, nil, want{ok: true, auth: submissionAuth}},
 		{"smtp/starttls-refused", with(smtpStartTLS, func(c *testserver.Config) { c.Behavior = testserver.StartTLSRefused }), 587, probe.StartTLS, nil, want{kind: probe.KindStartTLSRefused}},
 		{"smtp/starttls-injection", with(smtpStartTLS, func(c *testserver.Config) { c.Behavior = testserver.Injection }), 587, probe.StartTLS, nil, want{kind: probe.KindStartTLSInjection}},
+		{"smtp/tls/silent-to-clienthello", testserver.Config{Protocol: testserver.SMTP, Mode: testserver.Plain, Behavior: testserver.Silent}, 465, probe.TLS, nil, want{kind: probe.KindGreetingTimeout}},
 		{"smtp/reset-on-clienthello", with(smtpTLS, func(c *testserver.Config) { c.Behavior = testserver.ResetOnClientHello }), 465, probe.TLS, nil, want{kind: probe.KindTLSHandshake}},
 		{"smtp/no-ehlo/starttls", with(smtpStartTLS, func(c *testserver.Config) { c.Behavior = testserver.NoEHLO }), 587, probe.StartTLS, nil, want{kind: probe.KindStartTLSUnavailable}},
 		{"smtp/no-ehlo/plain", with(smtpStartTLS, func(c *testserver.Config) { c.Behavior = testserver.NoEHLO }), 587, probe.Plain, nil, want{ok: true, warnings: []string{"ehlo_unsupported"}}},

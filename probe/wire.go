@@ -58,12 +58,24 @@ func (w *wire) setConn(c net.Conn) {
 }
 
 // upgrade runs a TLS client handshake over the raw connection and switches the line layer to it.
-func (w *wire) upgrade(cfg *tls.Config) (*tls.Conn, error) {
-	tc := tls.Client(w.raw, cfg)
-	w.raw.SetDeadline(w.deadline(w.opTimeout))
+// firstByte, when positive, bounds the wait for the server's first handshake bytes (its
+// ServerHello) separately from the whole handshake: a server that says nothing to a ClientHello
+// is as silent as one that never greets.
+func (w *wire) upgrade(cfg *tls.Config, firstByte time.Duration) (*tls.Conn, error) {
+	var c net.Conn = w.raw
+	if firstByte > 0 {
+		c = &firstByteConn{Conn: w.raw, then: w.deadline(w.opTimeout)}
+		w.raw.SetDeadline(w.deadline(min(firstByte, w.opTimeout)))
+	} else {
+		w.raw.SetDeadline(w.deadline(w.opTimeout))
+	}
+	tc := tls.Client(c, cfg)
 	err := tc.HandshakeContext(w.ctx)
 	w.raw.SetDeadline(time.Time{})
 	if err != nil {
+		if fb, ok := c.(*firstByteConn); ok && fb.silent() && isTimeout(err) && ctxDone(w.ctx) == nil {
+			return nil, errSilentToClientHello
+		}
 		return nil, err
 	}
 	w.tlsOn = true
@@ -162,6 +174,25 @@ func (w *wire) note(dir, text string) {
 	}
 	w.script = append(w.script, TranscriptLine{At: ms(time.Since(w.start)), Dir: dir, TLS: w.tlsOn, Text: text})
 }
+
+// firstByteConn moves the read deadline to then as soon as the first bytes arrive.
+type firstByteConn struct {
+	net.Conn
+	then time.Time
+	got  bool
+}
+
+func (c *firstByteConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 && !c.got {
+		c.got = true
+		c.Conn.SetReadDeadline(c.then)
+	}
+	return n, err
+}
+
+// silent reports that the server sent nothing at all.
+func (c *firstByteConn) silent() bool { return !c.got }
 
 // countingReader fails once more than limit bytes have been read through it.
 type countingReader struct {

@@ -226,7 +226,9 @@ func (s *Server) serve(raw net.Conn) {
 	tcp, _ := raw.(*net.TCPConn)
 	if s.cfg.WriteLatency > 0 {
 		// Below TLS, so handshake flights are delayed too: one round trip per flight.
-		raw = &latencyConn{Conn: raw, rtt: s.cfg.WriteLatency}
+		lc := newLatencyConn(raw, s.cfg.WriteLatency)
+		defer lc.Close() // delivers what is queued; serve's caller closes raw after
+		raw = lc
 	}
 	c := &conn{s: s, raw: raw, c: raw, br: bufio.NewReader(raw)}
 	if s.cfg.Behavior == ResetOnClientHello {

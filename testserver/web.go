@@ -141,15 +141,64 @@ func (l latencyListener) Accept() (net.Conn, error) {
 	if err != nil || l.rtt <= 0 {
 		return c, err
 	}
-	return &latencyConn{Conn: c, rtt: l.rtt}, nil
+	return newLatencyConn(c, l.rtt), nil
 }
 
+// latencyConn delivers every write rtt after it was made, as a network path would: writes do
+// not wait for each other (a TLS session ticket and the greeting written back to back arrive
+// back to back, one round trip after the request), and Close delivers what is queued first.
 type latencyConn struct {
 	net.Conn
-	rtt time.Duration
+	rtt     time.Duration
+	mu      sync.Mutex
+	closed  bool
+	queue   chan latencyChunk
+	flushed chan struct{}
+}
+
+type latencyChunk struct {
+	data []byte
+	at   time.Time
+}
+
+func newLatencyConn(c net.Conn, rtt time.Duration) *latencyConn {
+	lc := &latencyConn{Conn: c, rtt: rtt, queue: make(chan latencyChunk, 256), flushed: make(chan struct{})}
+	go lc.flush()
+	return lc
+}
+
+func (c *latencyConn) flush() {
+	defer close(c.flushed)
+	failed := false
+	for ch := range c.queue {
+		if d := time.Until(ch.at); d > 0 {
+			time.Sleep(d)
+		}
+		if !failed {
+			if _, err := c.Conn.Write(ch.data); err != nil {
+				failed = true // keep draining so writers never block
+			}
+		}
+	}
 }
 
 func (c *latencyConn) Write(p []byte) (int, error) {
-	time.Sleep(c.rtt)
-	return c.Conn.Write(p)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return 0, net.ErrClosed
+	}
+	c.queue <- latencyChunk{data: append([]byte(nil), p...), at: time.Now().Add(c.rtt)}
+	return len(p), nil
+}
+
+func (c *latencyConn) Close() error {
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		close(c.queue)
+	}
+	c.mu.Unlock()
+	<-c.flushed
+	return c.Conn.Close()
 }

@@ -1,0 +1,117 @@
+package discover_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/mailscout/mailscout/discover"
+	"github.com/mailscout/mailscout/testserver"
+)
+
+// benchRTT is the simulated round trip of the benchmark world: every connect, DNS answer and
+// server write arrives one RTT after the request.
+const benchRTT = 50 * time.Millisecond
+
+// criticalPath is the physical minimum for proving an implicit-TLS configuration found by SRV:
+// SRV lookup, A/AAAA lookup (in parallel), TCP connect, TLS 1.3 handshake, greeting, and one
+// capability command: 6 round trips. Nothing can be known sooner.
+const criticalPath = 6 * benchRTT
+
+// benchSpec: bench.example publishes SRV for submission and IMAP on box7.bench.example, says
+// POP3 is not offered, and has a guessed POP3 host whose port never greets.
+func benchSpec(filterBest bool) testserver.WorldSpec {
+	auth := []string{"PLAIN", "LOGIN"}
+	best := testserver.Service{Port: 993, Config: testserver.Config{Protocol: testserver.IMAP, Mode: testserver.TLS, AuthAfterTLS: auth, GreetingCaps: true}}
+	if filterBest {
+		best = testserver.Service{Port: 993, Filtered: true}
+	}
+	return testserver.WorldSpec{
+		RTT: benchRTT,
+		Zones: []testserver.Zone{{Domain: "bench.example", MX: []testserver.MX{{Host: "mx.bench.example", Preference: 10}}, SRV: []testserver.SRV{
+			{Service: "_submissions._tcp", Target: "box7.bench.example", Port: 465},
+			{Service: "_submission._tcp", Target: "box7.bench.example", Port: 587, Priority: 10},
+			{Service: "_imaps._tcp", Target: "box7.bench.example", Port: 993},
+			{Service: "_imap._tcp", Target: "box7.bench.example", Port: 143, Priority: 10},
+			{Service: "_pop3s._tcp", Target: "."},
+			{Service: "_pop3._tcp", Target: "."},
+		}}},
+		Hosts: []testserver.Host{
+			{Name: "box7.bench.example", Services: []testserver.Service{
+				{Port: 465, Config: testserver.Config{Protocol: testserver.SMTP, Mode: testserver.TLS, AuthAfterTLS: auth}},
+				{Port: 587, Config: testserver.Config{Protocol: testserver.SMTP, Mode: testserver.StartTLS, AuthAfterTLS: auth}},
+				best,
+				{Port: 143, Config: testserver.Config{Protocol: testserver.IMAP, Mode: testserver.StartTLS, AuthAfterTLS: auth}},
+			}},
+			{Name: "mx.bench.example"},
+			{Name: "pop3.bench.example", Services: []testserver.Service{
+				{Port: 995, Config: testserver.Config{Protocol: testserver.POP3, Mode: testserver.Plain, Behavior: testserver.Silent}},
+			}},
+		},
+	}
+}
+
+func benchOptions(w *testserver.World) discover.Options {
+	o := discover.DefaultOptions() // default timeouts: 5 s connect, 4 s greeting
+	o.Resolver = &discover.DNSResolver{Servers: []string{w.DNSAddr()}}
+	o.Probe.Dial = w.DialContext
+	o.Probe.RootCAs = w.CA.Pool()
+	o.NoISPDB = true
+	return o
+}
+
+func benchDiscover(b *testing.B, spec testserver.WorldSpec, fast bool, check func(*discover.Report)) {
+	w, err := testserver.StartWorld(spec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	o := benchOptions(w)
+	o.Fast = fast
+	var total time.Duration
+	var conns int
+	for b.Loop() {
+		start := time.Now()
+		r, err := discover.Run(context.Background(), "alice@bench.example", o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += time.Since(start)
+		conns = r.Connections
+		check(r)
+	}
+	perOp := total / time.Duration(b.N)
+	b.ReportMetric(float64(perOp.Milliseconds()), "ms/discovery")
+	b.ReportMetric(float64(perOp)/float64(criticalPath), "x-critical-path")
+	b.ReportMetric(float64(conns), "connections")
+}
+
+// BenchmarkFastAnswer: --fast, time to the proven answer against the 6-RTT physical minimum
+// (target ≤ 1.25×).
+func BenchmarkFastAnswer(b *testing.B) {
+	benchDiscover(b, benchSpec(false), true, func(r *discover.Report) {
+		if in := r.Recommended.Incoming; in == nil || in.Port != 993 {
+			b.Fatalf("recommended %+v", in)
+		}
+	})
+}
+
+// BenchmarkFastAnswerBestFiltered: the best candidate's port silently drops packets; default
+// settings (target ≤ 1.5 s; Thunderbird's guesser needs over 10 s).
+func BenchmarkFastAnswerBestFiltered(b *testing.B) {
+	benchDiscover(b, benchSpec(true), true, func(r *discover.Report) {
+		if in := r.Recommended.Incoming; in == nil || in.Port != 143 {
+			b.Fatalf("recommended %+v", in)
+		}
+	})
+}
+
+// BenchmarkFullReport: everything probed, including a port that never greets (target ≤
+// greeting timeout + critical path + 10%).
+func BenchmarkFullReport(b *testing.B) {
+	benchDiscover(b, benchSpec(false), false, func(r *discover.Report) {
+		if !r.Complete {
+			b.Fatal("incomplete")
+		}
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mailscout/mailscout/probe"
@@ -15,8 +16,9 @@ import (
 // A port that stays silent while another port of the same address answered in a millisecond is
 // filtered, not slow; waiting the full connect timeout for it only holds the answer hostage.
 type ipKnowledge struct {
-	mu  sync.Mutex
-	ips map[netip.Addr]*ipState
+	mu    sync.Mutex
+	ips   map[netip.Addr]*ipState
+	ports map[netip.AddrPort]chan struct{} // closed once a TLS handshake there succeeded
 }
 
 type ipState struct {
@@ -31,7 +33,33 @@ const (
 	adaptiveFloor  = 500 * time.Millisecond
 )
 
-func newIPKnowledge() *ipKnowledge { return &ipKnowledge{ips: map[netip.Addr]*ipState{}} }
+func newIPKnowledge() *ipKnowledge {
+	return &ipKnowledge{ips: map[netip.Addr]*ipState{}, ports: map[netip.AddrPort]chan struct{}{}}
+}
+
+func (k *ipKnowledge) portTLS(ap netip.AddrPort) chan struct{} {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	ch, ok := k.ports[ap]
+	if !ok {
+		ch = make(chan struct{})
+		k.ports[ap] = ch
+	}
+	return ch
+}
+
+// learnImplicitTLS records that a TLS handshake succeeded at ap: the port speaks implicit TLS,
+// so a plaintext client there will never be greeted.
+func (k *ipKnowledge) learnImplicitTLS(ap netip.AddrPort) {
+	ch := k.portTLS(ap)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	select {
+	case <-ch:
+	default:
+		close(ch)
+	}
+}
 
 func (k *ipKnowledge) state(ip netip.Addr) *ipState {
 	k.mu.Lock()
@@ -93,10 +121,15 @@ func (k *ipKnowledge) dialer(base probe.DialFunc, c *candidate) probe.DialFunc {
 		for {
 			select {
 			case o := <-out:
-				if o.err == nil {
-					k.observe(ip, time.Since(start))
+				if o.err != nil {
+					return nil, o.err
 				}
-				return o.c, o.err
+				k.observe(ip, time.Since(start))
+				c.dialed.Store(&ap)
+				if c.Security == probe.TLS {
+					return o.c, nil
+				}
+				return k.watchGreeting(o.c, ap, c), nil
 			case <-known:
 				known = nil
 				t := time.NewTimer(time.Until(start.Add(k.limit(ip))))
@@ -110,7 +143,8 @@ func (k *ipKnowledge) dialer(base probe.DialFunc, c *candidate) probe.DialFunc {
 				k.mu.Lock()
 				rtt := st.rtt
 				k.mu.Unlock()
-				c.adaptErr = fmt.Sprintf("(gave up after %s: another port of %s accepted a connection in %s)", max(adaptiveFactor*rtt, adaptiveFloor).Round(time.Millisecond), ip, rtt.Round(100*time.Microsecond))
+				why := fmt.Sprintf("(gave up after %s: another port of %s accepted a connection in %s)", max(adaptiveFactor*rtt, adaptiveFloor).Round(time.Millisecond), ip, rtt.Round(100*time.Microsecond))
+				c.adaptErr.Store(&why)
 				return nil, &net.OpError{Op: "dial", Net: network, Err: timeoutError{}}
 			}
 		}
@@ -122,3 +156,45 @@ type timeoutError struct{}
 func (timeoutError) Error() string   { return "connect timed out" }
 func (timeoutError) Timeout() bool   { return true }
 func (timeoutError) Temporary() bool { return true }
+
+// watchGreeting cuts the wait for a plaintext greeting short once a TLS handshake on the same
+// address and port has succeeded: that port speaks implicit TLS and will stay silent. The watch
+// ends with the connection.
+func (k *ipKnowledge) watchGreeting(conn net.Conn, ap netip.AddrPort, c *candidate) net.Conn {
+	w := &watchedConn{Conn: conn, closed: make(chan struct{})}
+	learned := k.portTLS(ap)
+	go func() {
+		select {
+		case <-learned:
+			if !w.spoke.Load() {
+				w.cut.Store(true)
+				why := "(stopped waiting: a TLS handshake on the same port succeeded, so it speaks implicit TLS)"
+				c.adaptErr.Store(&why)
+				conn.SetReadDeadline(time.Now())
+			}
+		case <-w.closed:
+		}
+	}()
+	return w
+}
+
+type watchedConn struct {
+	net.Conn
+	spoke     atomic.Bool // the server sent something
+	cut       atomic.Bool
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+func (w *watchedConn) Read(p []byte) (int, error) {
+	n, err := w.Conn.Read(p)
+	if n > 0 {
+		w.spoke.Store(true)
+	}
+	return n, err
+}
+
+func (w *watchedConn) Close() error {
+	w.closeOnce.Do(func() { close(w.closed) })
+	return w.Conn.Close()
+}

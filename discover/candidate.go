@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/mailscout/mailscout/probe"
 )
@@ -26,7 +27,8 @@ type candidate struct {
 	addrs    []netip.Addr
 	state    candState
 	result   *probe.Result
-	adaptErr string // why the connect timeout was shortened, if it was
+	adaptErr atomic.Pointer[string]         // why a wait was cut short by what other probes learned
+	dialed   atomic.Pointer[netip.AddrPort] // the address the probe connected to
 }
 
 type candState int

@@ -119,10 +119,13 @@ func TestScenarios(t *testing.T) {
 			{Domain: "servfail.example", ServFail: true},
 			{Domain: "elsewhere.example"},
 			{Domain: "ispdb.example"},
+			{Domain: "mixed.example"},
 		},
 		Web: []testserver.WebFile{
 			{URL: "http://autoconfig.httponly.example/mail/config-v1.1.xml", Body: xmlFor("imap", "imap.elsewhere.example", 993, "SSL")},
 			{URL: "https://ispdb.example/v1.1/isp.example", Body: xmlFor("imap", "imap.elsewhere.example", 993, "SSL")},
+			// Wrong: port 993 speaks implicit TLS, not STARTTLS.
+			{URL: "https://autoconfig.mixed.example/mail/config-v1.1.xml", Body: xmlFor("imap", "imap.mixed.example", 993, "STARTTLS")},
 		},
 		Hosts: []testserver.Host{
 			{Name: "imap.slow.example", Services: []testserver.Service{
@@ -135,6 +138,7 @@ func TestScenarios(t *testing.T) {
 			{Name: "mail.xn--bcher-kva.example", Services: []testserver.Service{{Port: 993, Config: imap(nil)}}},
 			{Name: "imap.elsewhere.example", Services: []testserver.Service{{Port: 993, Config: imap(nil)}}},
 			{Name: "mx.tcp.example"},
+			{Name: "imap.mixed.example", Services: []testserver.Service{{Port: 993, Config: imap(func(c *testserver.Config) { c.GreetingDelay = 200 * time.Millisecond })}}},
 		},
 	}
 	_, o := startWorld(t, spec)
@@ -213,6 +217,20 @@ func TestScenarios(t *testing.T) {
 		if len(r.DNS.MX) != 1 || r.DNS.MX[0].Host != "mx.tcp.example" {
 			t.Errorf("MX over TCP: %+v", r.DNS.MX)
 		}
+	})
+
+	t.Run("mode-mismatch-cut-short", func(t *testing.T) {
+		o := imapOnly
+		o.Probe.GreetingTimeout = 4 * time.Second
+		r := run(t, "a@mixed.example", o)
+		p := find(r, probe.IMAP, "imap.mixed.example", 993, probe.StartTLS)
+		if p == nil || p.ErrorKind != probe.KindGreetingTimeout || !strings.Contains(p.Error, "speaks implicit TLS") {
+			t.Fatalf("993 starttls: %+v", p)
+		}
+		if p.Timings.Total > 2000 {
+			t.Errorf("the STARTTLS probe waited %.0f ms although the port was known to speak TLS", p.Timings.Total)
+		}
+		eq(t, "imap", configs(r, probe.IMAP), []string{"imap.mixed.example:993 tls"})
 	})
 
 	t.Run("servfail", func(t *testing.T) {

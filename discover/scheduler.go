@@ -207,8 +207,11 @@ func (s *scheduler) finish(c *candidate, r probe.Result, late bool) {
 			r.Error = "canceled: the discovery deadline was reached"
 		}
 	}
-	if r.ErrorKind == probe.KindConnectTimeout && c.adaptErr != "" {
-		r.Error += " " + c.adaptErr
+	if why := c.adaptErr.Load(); why != nil && (r.ErrorKind == probe.KindConnectTimeout || r.ErrorKind == probe.KindGreetingTimeout) {
+		r.Error += " " + *why
+	}
+	if ap := c.dialed.Load(); ap != nil && r.Security == probe.TLS && r.TLS != nil {
+		s.d.ips.learnImplicitTLS(*ap)
 	}
 	s.record(c, r)
 	s.d.progress("probe", fmt.Sprintf("%s %s:%d %s: %s", r.Protocol, r.Host, r.Port, r.Security, verdict(r)))

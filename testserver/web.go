@@ -3,6 +3,8 @@ package testserver
 import (
 	"crypto/tls"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/url"
@@ -60,8 +62,10 @@ func (w *World) startWeb() error {
 		ws.httpLn.Close()
 		return err
 	}
-	ws.http = &http.Server{Handler: ws.handler("http"), ReadHeaderTimeout: 10 * time.Second}
-	ws.https = &http.Server{Handler: ws.handler("https"), ReadHeaderTimeout: 10 * time.Second}
+	// Handshake failures are expected (clients that reject a certificate): not worth a log line.
+	quiet := log.New(io.Discard, "", 0)
+	ws.http = &http.Server{Handler: ws.handler("http"), ReadHeaderTimeout: 10 * time.Second, ErrorLog: quiet}
+	ws.https = &http.Server{Handler: ws.handler("https"), ReadHeaderTimeout: 10 * time.Second, ErrorLog: quiet}
 	if len(httpsHosts) > 0 {
 		cert, err := w.CA.Issue(CertValid, httpsHosts...)
 		if err != nil {

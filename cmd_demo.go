@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"slices"
 
 	"github.com/mailscout/mailscout/discover"
+	"github.com/mailscout/mailscout/probe"
 	"github.com/mailscout/mailscout/testserver"
 )
 
@@ -29,6 +31,8 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("demo", demoSynopsis, stderr)
 	var f discoverFlags
 	f.register(fs)
+	probeAllFlag := fs.Bool("probe-all", false, "instead of discovery, probe every endpoint of the demo world in every sensible mode, as 'mailscout probe' would")
+	transcript := fs.Bool("transcript", false, "with --probe-all: show each dialogue")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return flagExit(err)
@@ -59,6 +63,9 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	opts.NoISPDB = true
 	ctx, stop := signalContext()
 	defer stop()
+	if *probeAllFlag {
+		return probeWorld(ctx, world, opts.Probe, outputFlags{json: f.format == "json", transcript: *transcript}, stdout, stderr)
+	}
 	code := exitNotWorks
 	for i, d := range domains {
 		if i > 0 && f.format == "table" {
@@ -69,4 +76,23 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return code
+}
+
+// probeWorld probes every service of the world in every mode that makes sense for its port.
+func probeWorld(ctx context.Context, world *testserver.World, opts probe.Options, of outputFlags, stdout, stderr io.Writer) int {
+	opts.Transcript = of.transcript
+	opts.SkipQuitReply = false
+	var targets []probe.Target
+	for _, h := range world.Spec.Hosts {
+		for _, s := range h.Services {
+			proto, ok := probe.ProtocolForPort(s.Port)
+			if !ok {
+				continue
+			}
+			for _, m := range probe.ModesForPort(s.Port) {
+				targets = append(targets, probe.Target{Protocol: proto, Host: h.Name, Port: s.Port, Security: m})
+			}
+		}
+	}
+	return printProbeResults(stdout, stderr, probeAll(ctx, targets, opts), of)
 }

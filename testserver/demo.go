@@ -1,6 +1,7 @@
 package testserver
 
 import (
+	"crypto/tls"
 	"time"
 )
 
@@ -85,6 +86,13 @@ func DemoSpec() WorldSpec {
 				{Port: 587, Config: Config{Protocol: SMTP, Mode: StartTLS, Behavior: Injection}},
 				{Port: 993, Config: Config{Protocol: IMAP, Mode: TLS, Cert: CertWrongName, AuthAfterTLS: imapAuth}},
 				{Port: 143, Config: Config{Protocol: IMAP, Mode: StartTLS, LoginDisabledBeforeTLS: true, AuthAfterTLS: imapAuth}},
+			}},
+			// Not named by any source of broken.example: seen by `mailscout demo --probe-all`.
+			{Name: "legacy.broken.example", Services: []Service{
+				{Port: 465, Config: Config{Protocol: SMTP, Mode: TLS, TLSMin: tls.VersionTLS10, TLSMax: tls.VersionTLS10, AuthAfterTLS: []string{"LOGIN"}}},
+			}},
+			{Name: "preauth.broken.example", Services: []Service{
+				{Port: 143, Config: Config{Protocol: IMAP, Mode: StartTLS, Behavior: Preauth}},
 			}},
 		},
 	}

@@ -3,6 +3,7 @@ package testserver
 import (
 	"context"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"syscall"
@@ -58,10 +59,25 @@ func (n *Network) DialContext(ctx context.Context, network, address string) (net
 				return nil, &net.OpError{Op: "dial", Net: network, Err: ctx.Err()}
 			}
 		}
-		return n.dialer.DialContext(ctx, network, real)
+		c, err := n.dialer.DialContext(ctx, network, real)
+		if err != nil {
+			return nil, err
+		}
+		// The connection says it reached the logical address, as it would on a real network.
+		if ap, perr := netip.ParseAddrPort(address); perr == nil {
+			return &logicalConn{Conn: c, remote: net.TCPAddrFromAddrPort(ap)}, nil
+		}
+		return c, nil
 	case filtered:
 		<-ctx.Done()
 		return nil, &net.OpError{Op: "dial", Net: network, Err: ctx.Err()}
 	}
 	return nil, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
 }
+
+type logicalConn struct {
+	net.Conn
+	remote net.Addr
+}
+
+func (c *logicalConn) RemoteAddr() net.Addr { return c.remote }

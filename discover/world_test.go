@@ -77,20 +77,18 @@ func itoa(i int) string {
 	return s
 }
 
+// find returns the probe result for an endpoint; findConfig the working configuration.
 func find(r *discover.Report, p probe.Protocol, host string, port int, sec probe.Security) *discover.Config {
-	for i := range r.Probes {
-		c := &r.Probes[i]
-		if c.Protocol == p && c.Host == host && c.Port == port && c.Security == sec {
-			return c
-		}
-	}
-	return nil
+	return findIn(r.Probes, p, host, port, sec)
 }
 
 func findConfig(r *discover.Report, p probe.Protocol, host string, port int, sec probe.Security) *discover.Config {
-	for i := range r.Configs {
-		c := &r.Configs[i]
-		if c.Protocol == p && c.Host == host && c.Port == port && c.Security == sec {
+	return findIn(r.Configs, p, host, port, sec)
+}
+
+func findIn(cs []discover.Config, p probe.Protocol, host string, port int, sec probe.Security) *discover.Config {
+	for i := range cs {
+		if c := &cs[i]; c.Protocol == p && c.Host == host && c.Port == port && c.Security == sec {
 			return c
 		}
 	}

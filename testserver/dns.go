@@ -45,13 +45,8 @@ type dnsServer struct {
 }
 
 func (w *World) startDNS() error {
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	pc, ln, err := listenUDPAndTCP()
 	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		pc.Close()
 		return err
 	}
 	s := &dnsServer{w: w, addr: pc.LocalAddr().String()}
@@ -166,4 +161,23 @@ func (w *World) answer(name string, qtype uint16, zone *Zone) ([]dns.RR, int) {
 		return nil, dns.RcodeNameError
 	}
 	return rrs, dns.RcodeSuccess
+}
+
+// listenUDPAndTCP finds a loopback port free for both UDP and TCP: DNS clients fall back from
+// one to the other on the same address. A port free for UDP may be taken for TCP; try again.
+func listenUDPAndTCP() (net.PacketConn, net.Listener, error) {
+	var lastErr error
+	for range 20 {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			return nil, nil, err
+		}
+		ln, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, ln, nil
+		}
+		pc.Close()
+		lastErr = err
+	}
+	return nil, nil, lastErr
 }

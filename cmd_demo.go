@@ -8,6 +8,7 @@ import (
 
 	"github.com/mailscout/mailscout/discover"
 	"github.com/mailscout/mailscout/probe"
+	"github.com/mailscout/mailscout/probe/proxy"
 	"github.com/mailscout/mailscout/testserver"
 )
 
@@ -33,6 +34,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	f.register(fs)
 	probeAllFlag := fs.Bool("probe-all", false, "instead of discovery, probe every endpoint of the demo world in every sensible mode, as 'mailscout probe' would")
 	transcript := fs.Bool("transcript", false, "with --probe-all: show each dialogue")
+	demoProxy := fs.String("demo-proxy", "", "go through an in-process proxy of the demo world: socks4, socks4a, socks5, socks5h or http (with a user and password)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return flagExit(err)
@@ -61,6 +63,20 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	opts.Probe.Dial = world.DialContext
 	opts.Probe.RootCAs = world.CA.Pool()
 	opts.NoISPDB = true
+	opts.Probe.Proxy = nil // the demo world is reachable only through its own network (and proxy)
+	if *demoProxy != "" {
+		px, err := startDemoProxy(world, *demoProxy)
+		if err != nil {
+			return usageError(stderr, fs, err.Error())
+		}
+		defer px.Close()
+		d, _ := proxy.Parse(*demoProxy + "://demo:demo-password@" + px.Addr())
+		if *demoProxy == "socks4" || *demoProxy == "socks4a" {
+			d, _ = proxy.Parse(*demoProxy + "://demo@" + px.Addr())
+		}
+		opts.Probe.Proxy = d
+		opts.Probe.Dial = nil // reach the proxy directly on loopback; the proxy reaches the world
+	}
 	ctx, stop := signalContext()
 	defer stop()
 	if *probeAllFlag {
@@ -95,4 +111,20 @@ func probeWorld(ctx context.Context, world *testserver.World, opts probe.Options
 		}
 	}
 	return printProbeResults(stdout, stderr, probeAll(ctx, targets, opts), of)
+}
+
+// startDemoProxy starts an in-process proxy of the given kind that reaches the demo world.
+func startDemoProxy(world *testserver.World, kind string) (*testserver.Proxy, error) {
+	cfg := testserver.ProxyConfig{Dial: world.DialContext, User: "demo", Password: "demo-password"}
+	switch kind {
+	case "socks4", "socks4a":
+		cfg.Kind, cfg.Password = "socks4", ""
+	case "socks5", "socks5h":
+		cfg.Kind = "socks5"
+	case "http":
+		cfg.Kind = "http"
+	default:
+		return nil, fmt.Errorf("--demo-proxy %q: want socks4, socks4a, socks5, socks5h or http", kind)
+	}
+	return testserver.StartProxy(cfg)
 }

@@ -32,6 +32,7 @@ type probeFlags struct {
 	allowInsecureTLS                                     bool
 	caFile                                               string
 	ehlo                                                 string
+	proxy                                                proxyFlags
 }
 
 // register adds the flags; withDeadline adds --deadline for one probe (discover has its own).
@@ -49,6 +50,7 @@ func (p *probeFlags) register(fs *flag.FlagSet, withDeadline bool) {
 	fs.BoolVar(&p.allowInsecureTLS, "allow-insecure-tls", false, "allow TLS 1.0/1.1 and their legacy cipher suites (flagged in the result)")
 	fs.StringVar(&p.caFile, "ca-file", "", "PEM file of extra trusted root certificates (SSL_CERT_FILE also works)")
 	fs.StringVar(&p.ehlo, "ehlo", "", "SMTP EHLO name (default: the local address as an address literal)")
+	p.proxy.register(fs)
 }
 
 func (p *probeFlags) options() (probe.Options, error) {
@@ -75,6 +77,9 @@ func (p *probeFlags) options() (probe.Options, error) {
 			return o, fmt.Errorf("--ca-file %s: no PEM certificate in it", p.caFile)
 		}
 		o.RootCAs = pool
+	}
+	if o.Proxy, err = p.proxy.dialer(); err != nil {
+		return o, err
 	}
 	return o, o.Validate()
 }

@@ -6,9 +6,11 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/mailscout/mailscout/probe/proxy"
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"time"
@@ -16,28 +18,44 @@ import (
 	"github.com/mailscout/mailscout/probe"
 )
 
-// newHTTPClient makes the client for autoconfig fetches. It resolves names with the same
-// Resolver as everything else and connects with the same dialer as the probes, so a test world
-// or a proxy sees every connection. It never uses HTTP_PROXY from the environment: proxies are
-// mailscout's own setting. Redirects are followed at most three times.
-func newHTTPClient(dial probe.DialFunc, res Resolver, roots *x509.CertPool, timeout time.Duration) *http.Client {
-	tr := &http.Transport{
-		Proxy: nil,
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			host, portStr, err := net.SplitHostPort(addr)
-			if err != nil {
-				return nil, err
-			}
-			port, _ := strconv.Atoi(portStr)
+// httpDialer connects autoconfig fetches the way probes connect: through the proxy when there is
+// one (letting it resolve the name when it can), else to the addresses our resolver found.
+func httpDialer(dial probe.DialFunc, res Resolver, px *proxy.Dialer) probe.DialFunc {
+	if px != nil {
+		pd := *px
+		if pd.Forward == nil {
+			pd.Forward = proxy.DialFunc(dial)
+		}
+		pd.Resolve = func(ctx context.Context, host string) ([]netip.Addr, error) {
 			addrs, _, err := res.LookupAddr(ctx, host)
-			if err != nil {
-				return nil, err
-			}
-			if len(addrs) == 0 {
-				return nil, &LookupError{Name: host, Type: "A/AAAA", Err: errors.New("no addresses")}
-			}
-			return probe.DialRace(ctx, dial, addrs, port)
-		},
+			return addrs, err
+		}
+		return pd.DialContext
+	}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, portStr, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		port, _ := strconv.Atoi(portStr)
+		addrs, _, err := res.LookupAddr(ctx, host)
+		if err != nil {
+			return nil, err
+		}
+		if len(addrs) == 0 {
+			return nil, &LookupError{Name: host, Type: "A/AAAA", Err: errors.New("no addresses")}
+		}
+		return probe.DialRace(ctx, dial, addrs, port)
+	}
+}
+
+// newHTTPClient makes the client for autoconfig fetches. It connects with dial (httpDialer), so
+// a test world or a proxy sees every connection. It never uses HTTP_PROXY from the environment:
+// proxies are mailscout's own setting. Redirects are followed at most three times.
+func newHTTPClient(dial probe.DialFunc, roots *x509.CertPool, timeout time.Duration) *http.Client {
+	tr := &http.Transport{
+		Proxy:                  nil,
+		DialContext:            dial,
 		TLSClientConfig:        &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout:    timeout,
 		ResponseHeaderTimeout:  timeout,

@@ -10,6 +10,8 @@ type Report struct {
 	Target    string  `json:"target"`
 	Domain    string  `json:"domain"` // ASCII (punycode) form
 	ElapsedMS float64 `json:"elapsed_ms"`
+	// Proxy is the proxy every connection went through (URL without password), "" for direct.
+	Proxy string `json:"proxy"`
 	// Complete is false when --fast stopped early or the deadline cut the discovery short.
 	Complete bool           `json:"complete"`
 	DNS      DNSReport      `json:"dns"`
@@ -109,4 +111,5 @@ const (
 	WarnNullMX        = "null_mx"
 	WarnNoServices    = "srv_not_offered"
 	WarnDerivedPlain  = "derived_from_starttls"
+	WarnLocalDNS      = "dns_local" // with a proxy: DNS lookups were made locally
 )

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mailscout/mailscout/probe/proxy"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -106,10 +107,14 @@ func Run(ctx context.Context, target string, opts Options) (*Report, error) {
 	if baseDial == nil {
 		baseDial = defaultDial
 	}
-	d.http = newHTTPClient(baseDial, d.resolver, opts.rootCAs(), opts.FetchTimeout)
+	d.http = newHTTPClient(httpDialer(baseDial, d.resolver, opts.Probe.Proxy), opts.rootCAs(), opts.FetchTimeout)
 	defer d.http.CloseIdleConnections()
 
 	d.startSources()
+	if opts.Probe.Proxy != nil {
+		d.warn(WarnLocalDNS, "MX, SRV and address lookups went to the local resolver, not through the proxy "+opts.Probe.Proxy.String()+
+			proxyResolution(opts.Probe.Proxy))
+	}
 	s := newScheduler(d, baseDial)
 	complete := s.loop(ctx)
 	stopLoop()
@@ -136,6 +141,7 @@ func (d *discovery) report(s *scheduler, complete bool) *Report {
 	defer d.mu.Unlock()
 	r := &Report{
 		Target:      d.target.Input,
+		Proxy:       proxyName(d.opts.Probe.Proxy),
 		Domain:      d.target.Domain,
 		Complete:    complete,
 		DNS:         d.dns,
@@ -203,3 +209,17 @@ func recommend(cs []Config) Recommended {
 }
 
 var errNoAddress = errors.New("host has no A or AAAA record")
+
+func proxyName(p *proxy.Dialer) string {
+	if p == nil {
+		return ""
+	}
+	return p.String()
+}
+
+func proxyResolution(p *proxy.Dialer) string {
+	if p.RemoteResolves() {
+		return "; the proxy resolves the mail servers' names itself when connecting"
+	}
+	return "; mail server names were resolved here and the proxy was given addresses"
+}

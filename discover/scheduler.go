@@ -187,9 +187,16 @@ func (s *scheduler) startEligible() {
 
 func (s *scheduler) startProbe(c *candidate) {
 	opts := s.d.opts.Probe
-	opts.Dial = s.d.ips.dialer(s.dial, c)
 	t := c.Target
 	t.Addrs = c.addrs
+	switch {
+	case opts.Proxy == nil:
+		// What one connection teaches about an address shortens the others' waits. Through a
+		// proxy, connection times are the proxy's, so nothing is learned that way.
+		opts.Dial = s.d.ips.dialer(s.dial, c)
+	case opts.Proxy.RemoteResolves():
+		t.Addrs = nil // the proxy resolves the name; its view of DNS is the one that counts
+	}
 	s.d.group.Go(func() error {
 		r := probe.Run(s.d.ctx, t, opts)
 		s.d.events <- event{kind: evProbe, cand: c, result: r} // always delivered: Run drains

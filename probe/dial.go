@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"errors"
+	"github.com/mailscout/mailscout/probe/proxy"
 	"net"
 	"net/netip"
 	"strconv"
@@ -29,6 +30,17 @@ func dial(ctx context.Context, t Target, opts *Options) (net.Conn, error) {
 	if d == nil {
 		var nd net.Dialer
 		d = nd.DialContext
+	}
+	if opts.Proxy != nil {
+		pd := *opts.Proxy
+		if pd.Forward == nil {
+			pd.Forward = proxy.DialFunc(d)
+		}
+		d = pd.DialContext
+		if pd.RemoteResolves() {
+			// The proxy resolves the name: its view of DNS is the one that counts.
+			return d(dctx, "tcp", net.JoinHostPort(t.Host, strconv.Itoa(t.Port)))
+		}
 	}
 	if len(t.Addrs) == 0 {
 		return d(dctx, "tcp", net.JoinHostPort(t.Host, strconv.Itoa(t.Port)))

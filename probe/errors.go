@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/mailscout/mailscout/probe/proxy"
 	"io"
 	"net"
 	"os"
@@ -130,6 +131,10 @@ func classifyDial(ctx context.Context, err error) *Error {
 	var pe *Error
 	if errors.As(err, &pe) {
 		return pe
+	}
+	var proxyErr *proxy.Error
+	if errors.As(err, &proxyErr) {
+		return newError(Kind(proxyErr.Kind), "connect", proxyErr.Error(), nil)
 	}
 	var dnsErr *net.DNSError
 	switch {

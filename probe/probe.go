@@ -24,6 +24,9 @@ func Run(ctx context.Context, t Target, opts Options) Result {
 			Operation: ms(opts.OperationTimeout), Deadline: ms(opts.Deadline),
 		},
 	}
+	if opts.Proxy != nil {
+		r.Proxy = opts.Proxy.String()
+	}
 	err := run(ctx, t, &opts, &r, start)
 	if err != nil {
 		r.OK = false

@@ -4,10 +4,13 @@ package probe
 // every key is always present so consumers need no existence checks, except "tls" (null when no
 // TLS was negotiated) and "transcript" (only when recorded).
 type Result struct {
-	Protocol  Protocol `json:"protocol"`
-	Host      string   `json:"host"`
-	Port      int      `json:"port"`
-	Address   string   `json:"address"` // IP:port actually connected to; empty if the connect failed
+	Protocol Protocol `json:"protocol"`
+	Host     string   `json:"host"`
+	Port     int      `json:"port"`
+	Address  string   `json:"address"` // IP:port actually connected to; empty if the connect failed
+	// Proxy is the proxy the connection went through (URL without password), "" for direct.
+	// With a proxy, Address is the proxy's view of the tunnel's far end when known.
+	Proxy     string   `json:"proxy"`
 	Security  Security `json:"security"`
 	OK        bool     `json:"ok"`
 	ErrorKind Kind     `json:"error_kind"`

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"github.com/mailscout/mailscout/probe/proxy"
 	"net"
 	"net/netip"
 	"strings"
@@ -101,8 +102,11 @@ type Options struct {
 	// EHLOName is the SMTP EHLO argument; empty means the address literal of the local end
 	// (always syntactically valid, RFC 5321 §4.1.3).
 	EHLOName string
-	// Dial opens the connection; nil means a net.Dialer.
+	// Dial opens the connection (to the proxy, when there is one); nil means a net.Dialer.
 	Dial DialFunc
+	// Proxy, when set, carries every connection: SOCKS 4/4a/5 or HTTP CONNECT. Its Forward and
+	// Resolve fields are filled from Dial and the host's resolution when left nil.
+	Proxy *proxy.Dialer
 	// Transcript records every line in and out into Result.Transcript.
 	Transcript bool
 	// Limits bounds reads; the zero value means DefaultLimits.

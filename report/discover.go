@@ -24,6 +24,9 @@ func DiscoverJSON(w io.Writer, r *discover.Report) error {
 func DiscoverTable(w io.Writer, r *discover.Report, verbose bool) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Discovery for %s (domain %s), %.0f ms, %d connections", r.Target, r.Domain, r.ElapsedMS, r.Connections)
+	if r.Proxy != "" {
+		b.WriteString(", through proxy " + r.Proxy)
+	}
 	if !r.Complete {
 		b.WriteString(", INCOMPLETE")
 	}

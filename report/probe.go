@@ -29,6 +29,9 @@ func newTable(w io.Writer) *tablewriter.Table {
 // ProbeTable writes one row per probe result, then a list of what failed and why and of the
 // warnings on modes that work.
 func ProbeTable(w io.Writer, results []probe.Result) error {
+	if len(results) > 0 && results[0].Proxy != "" {
+		fmt.Fprintf(w, "Through proxy %s:\n", results[0].Proxy)
+	}
 	t := newTable(w)
 	t.Header("Protocol", "Endpoint", "Security", "Result", "Auth (usable)", "Auth before TLS", "TLS", "Certificate", "Time")
 	for _, r := range results {

@@ -45,7 +45,7 @@ type dnsServer struct {
 }
 
 func (w *World) startDNS() error {
-	pc, ln, err := listenUDPAndTCP()
+	pc, ln, err := listenUDPAndTCP(w.Spec.DNSListen)
 	if err != nil {
 		return err
 	}
@@ -165,7 +165,19 @@ func (w *World) answer(name string, qtype uint16, zone *Zone) ([]dns.RR, int) {
 
 // listenUDPAndTCP finds a loopback port free for both UDP and TCP: DNS clients fall back from
 // one to the other on the same address. A port free for UDP may be taken for TCP; try again.
-func listenUDPAndTCP() (net.PacketConn, net.Listener, error) {
+func listenUDPAndTCP(fixed string) (net.PacketConn, net.Listener, error) {
+	if fixed != "" {
+		pc, err := net.ListenPacket("udp", fixed)
+		if err != nil {
+			return nil, nil, err
+		}
+		ln, err := net.Listen("tcp", fixed)
+		if err != nil {
+			pc.Close()
+			return nil, nil, err
+		}
+		return pc, ln, nil
+	}
 	var lastErr error
 	for range 20 {
 		pc, err := net.ListenPacket("udp", "127.0.0.1:0")

@@ -83,6 +83,8 @@ type Config struct {
 	Behavior     Behavior
 	// OnStall, if set, is called each time a StallAfterTLS connection starts stalling.
 	OnStall func()
+	// Listen is the address to listen on; default "127.0.0.1:0" (any free loopback port).
+	Listen string
 }
 
 // Server is one running mail server on a loopback port.
@@ -132,7 +134,11 @@ func Start(cfg Config, ca *CA) (*Server, error) {
 	} else if cfg.Mode != Plain {
 		return nil, errors.New("testserver: a TLS or STARTTLS server needs a CA")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	listen := cfg.Listen
+	if listen == "" {
+		listen = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return nil, fmt.Errorf("testserver: listen: %w", err)
 	}

@@ -62,6 +62,8 @@ func (w *World) startWeb() error {
 		ws.httpLn.Close()
 		return err
 	}
+	var bound []net.Listener // a bound world: each web host's own address, ports 80 and 443
+	bound443 := map[net.Listener]bool{}
 	// Handshake failures are expected (clients that reject a certificate): not worth a log line.
 	quiet := log.New(io.Discard, "", 0)
 	ws.http = &http.Server{Handler: ws.handler("http"), ReadHeaderTimeout: 10 * time.Second, ErrorLog: quiet}
@@ -73,14 +75,43 @@ func (w *World) startWeb() error {
 		}
 		ws.https.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
 	}
-	w.bg.Add(2)
-	go func() { defer w.bg.Done(); ws.http.Serve(latencyListener{ws.httpLn, w.Spec.RTT}) }()
-	go func() {
-		defer w.bg.Done()
-		ws.https.ServeTLS(latencyListener{ws.httpsLn, w.Spec.RTT}, "", "")
-	}()
 	for h := range hosts {
 		w.ensureHost(h)
+		if w.Spec.Bind {
+			for _, a := range w.addrs[h] {
+				for _, port := range []string{"80", "443"} {
+					ln, err := net.Listen("tcp", net.JoinHostPort(a.String(), port))
+					if err != nil {
+						for _, l := range bound {
+							l.Close()
+						}
+						ws.httpLn.Close()
+						ws.httpsLn.Close()
+						return fmt.Errorf("testserver: web host %s: %w", h, err)
+					}
+					bound = append(bound, ln)
+					bound443[ln] = port == "443"
+				}
+			}
+		}
+	}
+	serve := func(ln net.Listener, tls bool) {
+		w.bg.Add(1)
+		go func() {
+			defer w.bg.Done()
+			if tls {
+				ws.https.ServeTLS(latencyListener{ln, w.Spec.RTT}, "", "")
+			} else {
+				ws.http.Serve(latencyListener{ln, w.Spec.RTT})
+			}
+		}()
+	}
+	serve(ws.httpLn, false)
+	serve(ws.httpsLn, true)
+	for _, ln := range bound {
+		serve(ln, bound443[ln])
+	}
+	for h := range hosts {
 		for _, a := range w.addrs[h] {
 			w.Net.Route(net.JoinHostPort(a.String(), "80"), ws.httpLn.Addr().String())
 			w.Net.Route(net.JoinHostPort(a.String(), "443"), ws.httpsLn.Addr().String())

@@ -38,6 +38,15 @@ type WorldSpec struct {
 	// RTT is a simulated round-trip time added to every connect, DNS answer, HTTP and mail
 	// server write, for benchmarks that compare against the physical minimum.
 	RTT time.Duration
+	// Bind makes the world real: every host must have loopback addresses (127.0.0.0/8), and its
+	// servers listen on those addresses and on the services' own ports (root is needed below
+	// 1024), web hosts on 80 and 443. Programs outside this process — real proxies, real
+	// clients — can then reach them, with the world's DNS server naming them.
+	Bind bool
+	// DNSListen is the DNS server's address (UDP and TCP); default any free loopback port. A
+	// bound world inside a network namespace can take 127.0.0.1:53 and be the resolver of every
+	// program there.
+	DNSListen string
 }
 
 // World runs every server of a spec on loopback: mail servers, a DNS server answering for the
@@ -115,6 +124,12 @@ func (w *World) addHost(h Host) error {
 		if cfg.Hostname == "" {
 			cfg.Hostname = name
 		}
+		if w.Spec.Bind {
+			if err := w.startBound(name, svc.Port, cfg); err != nil {
+				return err
+			}
+			continue
+		}
 		if w.Spec.RTT > 0 && cfg.WriteLatency == 0 {
 			cfg.WriteLatency = w.Spec.RTT
 		}
@@ -126,6 +141,23 @@ func (w *World) addHost(h Host) error {
 		for _, l := range logical {
 			w.Net.Route(l, s.Addr())
 		}
+	}
+	return nil
+}
+
+// startBound starts one server per address of the host, on the service's real port.
+func (w *World) startBound(name string, port int, cfg Config) error {
+	for _, a := range w.addrs[name] {
+		if !a.IsLoopback() {
+			return fmt.Errorf("testserver: bound world: %s has the non-loopback address %s", name, a)
+		}
+		cfg.Listen = net.JoinHostPort(a.String(), strconv.Itoa(port))
+		s, err := Start(cfg, w.CA)
+		if err != nil {
+			return fmt.Errorf("testserver: %s: %w", cfg.Listen, err)
+		}
+		w.servers = append(w.servers, s)
+		w.Net.Route(net.JoinHostPort(name, strconv.Itoa(port)), s.Addr())
 	}
 	return nil
 }

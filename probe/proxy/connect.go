@@ -53,6 +53,9 @@ func connectRefusal(resp *http.Response, port int) string {
 			scheme = "unstated"
 		}
 		return fmt.Sprintf("%s: the proxy wants credentials (scheme %s): give user:password@ in the proxy URL, or check them", status, scheme)
+	case http.StatusUnauthorized:
+		// tinyproxy answers 401 where RFC 9110 §15.5.8 says 407.
+		return fmt.Sprintf("%s: the proxy rejected the credentials: give user:password@ in the proxy URL, or check them", status)
 	case http.StatusForbidden:
 		return fmt.Sprintf("%s: the proxy does not allow CONNECT to port %d (Squid, for one, allows only port 443 by default)", status, port)
 	case http.StatusBadGateway, http.StatusServiceUnavailable:

@@ -56,6 +56,9 @@ func daemon(t *testing.T, waitFor string, name string, args ...string) {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// A daemon that forks away (Postfix's master starts its own session) keeps the output pipe
+	// open; do not wait for it forever.
+	cmd.WaitDelay = 2 * time.Second
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}

@@ -141,3 +141,26 @@ func first(s []string) string {
 	}
 	return s[0]
 }
+
+// IssueFiles issues a certificate of the given kind for names and writes it and its key as PEM
+// files (base.crt, base.key) in dir, for real servers (Postfix, Dovecot, nginx) in integration
+// tests. The key file is readable by its owner only.
+func (ca *CA) IssueFiles(kind CertKind, dir, base string, names ...string) (certFile, keyFile string, err error) {
+	c, err := ca.Issue(kind, names...)
+	if err != nil {
+		return "", "", err
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(c.PrivateKey)
+	if err != nil {
+		return "", "", err
+	}
+	certFile, keyFile = dir+"/"+base+".crt", dir+"/"+base+".key"
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Certificate[0]})
+	if err := os.WriteFile(certFile, certPEM, 0o644); err != nil {
+		return "", "", err
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return "", "", err
+	}
+	return certFile, keyFile, nil
+}

@@ -1,0 +1,159 @@
+//go:build integration
+
+package integration
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/mailscout/mailscout/discover"
+	"github.com/mailscout/mailscout/probe"
+)
+
+func config(r *discover.Report, p probe.Protocol, host string, port int, sec probe.Security) *discover.Config {
+	for i := range r.Configs {
+		if c := &r.Configs[i]; c.Protocol == p && c.Host == host && c.Port == port && c.Security == sec {
+			return c
+		}
+	}
+	return nil
+}
+
+func probeJSON(t *testing.T, args ...string) ([]probe.Result, int) {
+	t.Helper()
+	out, errOut, code := mailscout(t, "", append([]string{"probe", "--json"}, args...)...)
+	var doc struct {
+		Results []probe.Result `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("exit %d, not JSON: %v\n%s\n%s", code, err, out, errOut)
+	}
+	return doc.Results, code
+}
+
+// Discovery and probes against real Postfix, Dovecot, nsd and nginx.
+func TestRealServers(t *testing.T) {
+	ca := realWorld(t)
+	base := []string{"--ca-file", ca, "--no-ispdb", "--no-proxy"}
+
+	t.Run("postscreen-pre-greeting", func(t *testing.T) {
+		rs, code := probeJSON(t, "--ca-file", ca, "--no-proxy", "--security", "starttls", "mx.srvmail.test:25")
+		if code != 0 || !rs[0].OK || !strings.HasPrefix(rs[0].Greeting, "220-") || !strings.Contains(rs[0].Greeting, "\n220 ") || rs[0].Timings.Greeting < 1500 {
+			t.Errorf("exit %d: %+v", code, rs[0])
+		}
+		if !hasCode(rs[0].Warnings, "relay_port") || !hasCode(rs[0].Warnings, "slow_greeting") {
+			t.Errorf("warnings %v", rs[0].Warnings)
+		}
+	})
+
+	t.Run("srv-published", func(t *testing.T) {
+		r := discoverJSON(t, append(base, "alice@srvmail.test")...)
+		want := []string{
+			"smtp mx.srvmail.test:465 tls #1 PLAIN,LOGIN,CRAM-MD5",
+			"smtp mx.srvmail.test:587 starttls #2 PLAIN,LOGIN,CRAM-MD5",
+			"imap imap.srvmail.test:993 tls #1 PLAIN,LOGIN,CRAM-MD5",
+			"imap imap.srvmail.test:143 starttls #2 PLAIN,LOGIN,CRAM-MD5",
+			"pop3 imap.srvmail.test:995 tls #1 PLAIN,LOGIN,CRAM-MD5",
+			"pop3 imap.srvmail.test:110 starttls #2 PLAIN,LOGIN,CRAM-MD5",
+		}
+		if got := summary(r); !slices.Equal(got, want) {
+			t.Fatalf("configs:\n%q\nwant:\n%q", got, want)
+		}
+		// Postfix smtpd_tls_auth_only: no AUTH before STARTTLS on 587.
+		sub := config(r, probe.SMTP, "mx.srvmail.test", 587, probe.StartTLS)
+		if len(sub.AuthMethodsPlaintext) != 0 || !sub.StartTLSOffered {
+			t.Errorf("587 before TLS: auth %q, starttls %v", sub.AuthMethodsPlaintext, sub.StartTLSOffered)
+		}
+		// Dovecot disable_plaintext_auth: LOGINDISABLED and no cleartext mechanism before TLS.
+		imap := config(r, probe.IMAP, "imap.srvmail.test", 143, probe.StartTLS)
+		if slices.Contains(imap.AuthMethodsPlaintext, "PLAIN") || slices.Contains(imap.AuthMethodsPlaintext, "LOGIN") || imap.LoginDisabled {
+			t.Errorf("143: before TLS %q, login_disabled after TLS %v", imap.AuthMethodsPlaintext, imap.LoginDisabled)
+		}
+		if !strings.Contains(r.Configs[0].Greeting, "ESMTP") || r.Configs[0].TLS.CertSubject != "CN=mx.srvmail.test" || r.Configs[0].Sources[0] != "srv" {
+			t.Errorf("first config: %+v", r.Configs[0].Result)
+		}
+		if in := r.Recommended.Incoming; in == nil || in.Host != "imap.srvmail.test" || in.Port != 993 || !in.Verified {
+			t.Errorf("recommended incoming %+v", in)
+		}
+	})
+
+	t.Run("guess-only", func(t *testing.T) {
+		r := discoverJSON(t, append(base, "bob@guessmail.test")...)
+		for _, c := range []struct {
+			p    probe.Protocol
+			host string
+			port int
+			sec  probe.Security
+		}{
+			{probe.SMTP, "smtp.guessmail.test", 465, probe.TLS},
+			{probe.SMTP, "smtp.guessmail.test", 587, probe.StartTLS},
+			{probe.IMAP, "imap.guessmail.test", 993, probe.TLS},
+			{probe.POP3, "pop.guessmail.test", 995, probe.TLS},
+		} {
+			if cfg := config(r, c.p, c.host, c.port, c.sec); cfg == nil || !slices.Contains(cfg.Sources, "guess") {
+				t.Errorf("%s %s:%d %s not found by guessing: %+v", c.p, c.host, c.port, c.sec, cfg)
+			}
+		}
+	})
+
+	t.Run("hosted-behind-provider-mx", func(t *testing.T) {
+		r := discoverJSON(t, append(base, "carol@customer.test")...)
+		in, out := r.Recommended.Incoming, r.Recommended.Outgoing
+		if in == nil || out == nil || in.Host != "imap.hosting.test" || out.Host != "smtp.hosting.test" || out.Port != 465 {
+			t.Fatalf("recommended %+v / %+v; configs %q", in, out, summary(r))
+		}
+		c := config(r, probe.IMAP, "imap.hosting.test", 993, probe.TLS)
+		if !slices.Contains(c.Sources, "provider") || !hasCode(c.Warnings, "untrusted_host") {
+			t.Errorf("sources %v warnings %v", c.Sources, c.Warnings)
+		}
+	})
+
+	t.Run("autoconfig-served-by-nginx", func(t *testing.T) {
+		r := discoverJSON(t, append(base, "dave@autoconf.test")...)
+		c := config(r, probe.IMAP, "in.cluster7.autoconf.test", 993, probe.TLS)
+		if c == nil || c.Sources[0] != "autoconfig" || c.Username != "dave" || r.Configs[0].Rank != 1 {
+			t.Fatalf("autoconfig config %+v; all %q", c, summary(r))
+		}
+		if config(r, probe.SMTP, "out.autoconf.test", 587, probe.StartTLS) == nil {
+			t.Errorf("out.autoconf.test:587 missing: %q", summary(r))
+		}
+	})
+
+	t.Run("expired-and-wrong-name-certificates", func(t *testing.T) {
+		for host, reason := range map[string]string{"expired.realmail.test": "expired", "wrongname.realmail.test": "name_mismatch"} {
+			rs, code := probeJSON(t, "--ca-file", ca, "--no-proxy", host+":993")
+			if code != 0 || len(rs) != 1 || !rs[0].OK || rs[0].TLS == nil || rs[0].TLS.CertValid || rs[0].TLS.CertReason != reason || !hasCode(rs[0].Warnings, "cert_invalid") {
+				t.Errorf("%s: exit %d %+v", host, code, rs)
+			}
+		}
+	})
+
+	t.Run("port-dropped-by-nftables", func(t *testing.T) {
+		rs, code := probeJSON(t, "--no-proxy", "--connect-timeout", "1s", "smtp.filtered.test:465")
+		if code != 1 || rs[0].ErrorKind != probe.KindConnectTimeout {
+			t.Errorf("exit %d: %+v", code, rs[0])
+		}
+		r := discoverJSON(t, append(base, "erin@filtered.test")...)
+		if config(r, probe.SMTP, "smtp.filtered.test", 587, probe.StartTLS) == nil {
+			t.Fatalf("587 missing: %q", summary(r))
+		}
+		for _, p := range r.Probes {
+			if p.Host == "smtp.filtered.test" && p.Port == 465 && (p.ErrorKind != probe.KindConnectTimeout || !strings.Contains(p.Error, "gave up after")) {
+				t.Errorf("465: %s %s", p.ErrorKind, p.Error)
+			}
+		}
+	})
+
+	t.Run("table-for-a-human", func(t *testing.T) {
+		out, _, code := mailscout(t, "", "discover", "--ca-file", ca, "--no-ispdb", "--no-proxy", "alice@srvmail.test")
+		if code != 0 || !strings.Contains(out, "| 1    | smtp     | mx.srvmail.test   | 465  | tls      | PLAIN LOGIN CRAM-MD5 | TLS 1.3, cert valid | srv,mx") {
+			t.Errorf("exit %d\n%s", code, out)
+		}
+	})
+}
+
+func hasCode(ws []probe.Warning, code string) bool {
+	return slices.ContainsFunc(ws, func(w probe.Warning) bool { return w.Code == code })
+}

@@ -36,6 +36,8 @@ type discoverFlags struct {
 	json        bool
 	format      string
 	verbose     bool
+	trustHost   bool
+	verifyAll   bool
 }
 
 func (f *discoverFlags) register(fs *flag.FlagSet) {
@@ -52,6 +54,8 @@ func (f *discoverFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.json, "json", false, "same as --format json")
 	fs.StringVar(&f.format, "format", "table", "output: table, json or autoconfig (Mozilla clientConfig v1.1 XML)")
 	fs.BoolVar(&f.verbose, "v", false, "list every probe, not only the failures worth reading")
+	fs.BoolVar(&f.trustHost, "trust-host", false, "allow logging in to hosts outside the domain that were named over an untrusted path")
+	fs.BoolVar(&f.verifyAll, "verify-all", false, "log in on every working configuration, not only the best one per protocol")
 }
 
 func (f *discoverFlags) options() (discover.Options, error) {
@@ -81,6 +85,10 @@ func (f *discoverFlags) options() (discover.Options, error) {
 		}
 		o.Resolver = &discover.DNSResolver{Servers: []string{f.resolver}}
 	}
+	if o.Credentials, err = f.probe.credentials(false); err != nil {
+		return o, err
+	}
+	o.TrustHost, o.VerifyAll = f.trustHost, f.verifyAll
 	if f.json {
 		f.format = "json"
 	}

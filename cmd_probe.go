@@ -33,6 +33,7 @@ type probeFlags struct {
 	caFile                                               string
 	ehlo                                                 string
 	proxy                                                proxyFlags
+	auth                                                 authFlags
 }
 
 // register adds the flags; withDeadline adds --deadline for one probe (discover has its own).
@@ -51,6 +52,7 @@ func (p *probeFlags) register(fs *flag.FlagSet, withDeadline bool) {
 	fs.StringVar(&p.caFile, "ca-file", "", "PEM file of extra trusted root certificates (SSL_CERT_FILE also works)")
 	fs.StringVar(&p.ehlo, "ehlo", "", "SMTP EHLO name (default: the local address as an address literal)")
 	p.proxy.register(fs)
+	p.auth.register(fs)
 }
 
 func (p *probeFlags) options() (probe.Options, error) {
@@ -82,6 +84,12 @@ func (p *probeFlags) options() (probe.Options, error) {
 		return o, err
 	}
 	return o, o.Validate()
+}
+
+// credentials reads the login flags (after options(), which may have read standard input for
+// the proxy password).
+func (p *probeFlags) credentials(needUser bool) (*probe.Credentials, error) {
+	return p.auth.credentials(needUser, p.proxy.passwordStdin)
 }
 
 // outputFlags choose how results are shown.
@@ -118,6 +126,9 @@ func runProbe(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, fs, err.Error())
 	}
 	opts.Transcript = of.transcript
+	if opts.Credentials, err = pf.credentials(true); err != nil {
+		return usageError(stderr, fs, err.Error())
+	}
 	ctx, stop := signalContext()
 	defer stop()
 	results := probeAll(ctx, targets, opts)

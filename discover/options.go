@@ -32,6 +32,15 @@ type Options struct {
 	NoISPDB bool
 	// FetchTimeout bounds each autoconfig fetch (default 5 s, Thunderbird's).
 	FetchTimeout time.Duration
+	// Credentials, when set, make discovery log in on the working configurations (see verify
+	// for the rules). Username may be empty: the address is used.
+	Credentials *probe.Credentials
+	// TrustHost allows sending credentials to hosts outside the user's domain that were named
+	// over an untrusted path.
+	TrustHost bool
+	// VerifyAll logs in on every working configuration instead of stopping at the first
+	// success per protocol.
+	VerifyAll bool
 	// Progress, if set, receives one line per event worth showing while discovery runs.
 	Progress func(Event)
 }

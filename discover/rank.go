@@ -21,6 +21,7 @@ const noSRVPriority = 1 << 16
 // rankKey is the one ordering of configurations, most important first. Smaller is better in
 // every field. README.md ("Ranking") states the rule and TestRankingRule pins it.
 //
+//  0. with credentials: a configuration where the login succeeded before every other;
 //  1. fully working (TLS ≥ 1.2 with a valid certificate) before flagged (bad certificate,
 //     legacy TLS, no TLS at all) — a valid STARTTLS server beats an implicit-TLS one with an
 //     expired certificate;
@@ -31,11 +32,15 @@ const noSRVPriority = 1 << 16
 //  5. submission ports 465/587 before others, port 25 last (relay port, often blocked);
 //  6. latency (only as a tie-break when sorting; never a reason to wait in --fast).
 type rankKey struct {
+	// unverified is 1 unless a login succeeded here: a verified login ranks a configuration
+	// above every unverified one (0 for all when no credentials were given).
+	unverified                                             int
 	flagged, security, trust, srvPriority, srvWeight, port int
 }
 
 func (a rankKey) compare(b rankKey) int {
 	return cmp.Or(
+		cmp.Compare(a.unverified, b.unverified),
 		cmp.Compare(a.flagged, b.flagged),
 		cmp.Compare(a.security, b.security),
 		cmp.Compare(a.trust, b.trust),
@@ -121,7 +126,8 @@ func sortConfigs(cs []rankedConfig) {
 
 type rankedConfig struct {
 	Config
-	key rankKey
+	key  rankKey
+	cand *candidate
 }
 
 func protocolOrder(p probe.Protocol) int {

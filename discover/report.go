@@ -92,6 +92,8 @@ type Choice struct {
 	Username string         `json:"username"`
 	// Verified is true when the configuration fully works: TLS 1.2+ with a valid certificate.
 	Verified bool `json:"verified"`
+	// LoginOK is true when a login with the given credentials succeeded there.
+	LoginOK bool `json:"login_ok"`
 }
 
 // Source kinds (README.md).

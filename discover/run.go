@@ -132,11 +132,16 @@ func Run(ctx context.Context, target string, opts Options) (*Report, error) {
 		}
 		break
 	}
-	return d.report(s, complete), nil
+	working := s.working()
+	if opts.Credentials != nil {
+		sortConfigs(working) // rank order decides which configuration is tried first
+		d.verify(ctx, s, working)
+	}
+	return d.report(s, complete, working), nil
 }
 
 // report assembles the final Report.
-func (d *discovery) report(s *scheduler, complete bool) *Report {
+func (d *discovery) report(s *scheduler, complete bool, working []rankedConfig) *Report {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	r := &Report{
@@ -174,7 +179,6 @@ func (d *discovery) report(s *scheduler, complete bool) *Report {
 		}
 		r.Warnings = append(r.Warnings, probe.Warning{Code: "incomplete", Text: "the report is incomplete: " + why})
 	}
-	working := s.working()
 	sortConfigs(working)
 	for _, c := range working {
 		r.Configs = append(r.Configs, c.Config)
@@ -198,7 +202,11 @@ func recommend(cs []Config) Recommended {
 		if c == nil {
 			return nil
 		}
-		return &Choice{Protocol: c.Protocol, Host: c.Host, Port: c.Port, Security: c.Security, Username: c.Username, Verified: fullyWorks(&c.Result)}
+		ch := &Choice{Protocol: c.Protocol, Host: c.Host, Port: c.Port, Security: c.Security, Username: c.Username, Verified: fullyWorks(&c.Result)}
+		if c.Auth != nil && c.Auth.OK {
+			ch.LoginOK, ch.Username = true, c.Auth.Username
+		}
+		return ch
 	}
 	rec.Outgoing = choice(best[probe.SMTP])
 	rec.Incoming = choice(best[probe.IMAP])

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/mailscout/mailscout/probe"
 )
@@ -29,6 +30,7 @@ type scheduler struct {
 	// end, so that sources naming a candidate after its probe finished are still credited.
 	records     []record
 	connections int
+	connMu      sync.Mutex // guards connections once verification runs in parallel
 	fastDone    bool
 }
 
@@ -259,7 +261,7 @@ func (s *scheduler) working() []rankedConfig {
 			cfg.Warnings = append(cfg.Warnings, probe.Warning{Code: WarnDerivedPlain,
 				Text: "plaintext session seen during the STARTTLS probe of the same port; no separate connection was made"})
 		}
-		out = append(out, rankedConfig{Config: cfg, key: keyOf(rec.c, &rec.r)})
+		out = append(out, rankedConfig{Config: cfg, key: keyOf(rec.c, &rec.r), cand: rec.c})
 	}
 	return out
 }
@@ -373,4 +375,10 @@ func sortedSources(kinds []string) []string {
 	out := slices.Clone(kinds)
 	slices.SortStableFunc(out, func(a, b string) int { return slices.Index(sourceOrder, a) - slices.Index(sourceOrder, b) })
 	return out
+}
+
+func (s *scheduler) countConnection() {
+	s.connMu.Lock()
+	s.connections++
+	s.connMu.Unlock()
 }

@@ -91,7 +91,10 @@ func run(ctx context.Context, t Target, opts *Options, r *Result, start time.Tim
 		return err
 	}
 	err = d.session()
-	if err == nil || KindOf(err) == KindStartTLSUnavailable || KindOf(err) == KindStartTLSRefused {
+	if err == nil && opts.Credentials != nil {
+		err = tryLogin(d, opts.Credentials, r)
+	}
+	if err == nil || KindOf(err) == KindStartTLSUnavailable || KindOf(err) == KindStartTLSRefused || KindOf(err) == KindAuth {
 		d.quit() // the dialogue is still in a state where a polite exit is possible
 	}
 	return err
@@ -102,7 +105,29 @@ func run(ctx context.Context, t Target, opts *Options, r *Result, start time.Tim
 type dialogue interface {
 	greeting() error // read and judge the greeting (its first byte has already arrived)
 	session() error  // capabilities, STARTTLS and capabilities again, as the mode requires
-	quit()           // polite exit; errors are irrelevant by then
+	login(*Credentials) (*AuthResult, error)
+	quit() // polite exit; errors are irrelevant by then
+}
+
+// tryLogin logs in when the rules allow it. A refused login fails the probe with kind auth: the
+// configuration does not work with these credentials (r.Auth says why in the server's words).
+func tryLogin(d dialogue, c *Credentials, r *Result) error {
+	if reason := RefuseReason(r, c); reason != "" {
+		r.Auth = &AuthResult{Username: c.Username, Error: reason}
+		return nil
+	}
+	res, err := d.login(c)
+	r.Auth = res
+	if err != nil {
+		return err
+	}
+	if res.Attempted && !res.OK {
+		return newError(KindAuth, "login", fmt.Sprintf("%s login as %s refused: %s", res.Mechanism, res.Username, res.Error), nil)
+	}
+	if res.Attempted && r.TLS == nil {
+		r.warn(WarnCleartextLogin, "the password was sent without encryption, as --allow-plaintext-auth asked")
+	}
+	return nil
 }
 
 // handshake runs the TLS handshake on w and records the session facts in r.

@@ -32,10 +32,12 @@ type Result struct {
 	// APOP says the POP3 greeting carried an APOP timestamp (RFC 1939 §7): legacy MD5 login.
 	APOP bool `json:"apop"`
 
-	TLS      *TLSInfo  `json:"tls"`
-	Warnings []Warning `json:"warnings"`
-	Timings  Timings   `json:"timings_ms"`
-	Timeouts Timeouts  `json:"timeouts_ms"`
+	TLS *TLSInfo `json:"tls"`
+	// Auth is the login attempt's outcome; null when no credentials were given.
+	Auth     *AuthResult `json:"auth"`
+	Warnings []Warning   `json:"warnings"`
+	Timings  Timings     `json:"timings_ms"`
+	Timeouts Timeouts    `json:"timeouts_ms"`
 
 	Transcript []TranscriptLine `json:"transcript,omitempty"`
 }
@@ -105,6 +107,7 @@ const (
 	WarnUnsolicitedCaps   = "starttls_caps_ignored" // capabilities sent with the STARTTLS go-ahead, discarded
 	WarnPlaintextOn465    = "plaintext_on_tls_port"
 	WarnPostTLSCapsDiffer = "caps_changed_after_tls"
+	WarnCleartextLogin    = "cleartext_login" // credentials were sent without TLS, on request
 )
 
 func (r *Result) warn(code, text string) {

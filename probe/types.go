@@ -111,6 +111,9 @@ type Options struct {
 	Transcript bool
 	// Limits bounds reads; the zero value means DefaultLimits.
 	Limits Limits
+	// Credentials, when set, make the probe log in after the capabilities (see Credentials for
+	// the rules that keep a password safe).
+	Credentials *Credentials
 	// SkipQuitReply sends QUIT/LOGOUT without waiting for the answer: the verdict is known by
 	// then, and discovery should not spend a round trip per probe on it.
 	SkipQuitReply bool

@@ -45,11 +45,20 @@ func DiscoverTable(w io.Writer, r *discover.Report, verbose bool) error {
 		io.WriteString(w, "No working configuration found.\n")
 	} else {
 		io.WriteString(w, "Working configurations, best first per protocol:\n")
+		withLogin := slices.ContainsFunc(r.Configs, func(c discover.Config) bool { return c.Auth != nil })
 		t := newTable(w)
-		t.Header("Rank", "Protocol", "Host", "Port", "Security", "Auth", "TLS / certificate", "Source", "Notes")
+		header := []any{"Rank", "Protocol", "Host", "Port", "Security", "Auth", "TLS / certificate", "Source", "Notes"}
+		if withLogin {
+			header = append(header, "Login")
+		}
+		t.Header(header...)
 		for _, c := range r.Configs {
-			if err := t.Append([]string{fmt.Sprint(c.Rank), string(c.Protocol), c.Host, fmt.Sprint(c.Port), string(c.Security),
-				list(c.AuthMethods, "none"), tlsVerdict(&c.Result), strings.Join(c.Sources, ","), warningCodes(c.Warnings)}); err != nil {
+			row := []string{fmt.Sprint(c.Rank), string(c.Protocol), c.Host, fmt.Sprint(c.Port), string(c.Security),
+				list(c.AuthMethods, "none"), tlsVerdict(&c.Result), strings.Join(c.Sources, ","), warningCodes(c.Warnings)}
+			if withLogin {
+				row = append(row, loginVerdict(c.Auth))
+			}
+			if err := t.Append(row); err != nil {
 				return err
 			}
 		}
@@ -219,6 +228,9 @@ func choiceLine(c *discover.Choice) string {
 	if !c.Verified {
 		v = "NOT verified: see the warnings"
 	}
+	if c.LoginOK {
+		v += "; login OK"
+	}
 	return fmt.Sprintf("%-5s %s  %-8s  username %s  (%s)", c.Protocol, hostPort(c.Host, c.Port), c.Security, c.Username, v)
 }
 
@@ -227,4 +239,17 @@ func yesNo(b bool, yes, no string) string {
 		return yes
 	}
 	return no
+}
+
+// loginVerdict is the Login column: what the login attempt on a configuration gave.
+func loginVerdict(a *probe.AuthResult) string {
+	switch {
+	case a == nil:
+		return "-"
+	case a.OK:
+		return fmt.Sprintf("OK (%s as %s)", a.Mechanism, a.Username)
+	case a.Attempted:
+		return clipReason(fmt.Sprintf("FAILED (%s as %s): %s", a.Mechanism, a.Username, a.Error), 90)
+	}
+	return clipReason(strings.TrimPrefix(a.Error, "not attempted: "), 70)
 }

@@ -32,10 +32,22 @@ func ProbeTable(w io.Writer, results []probe.Result) error {
 	if len(results) > 0 && results[0].Proxy != "" {
 		fmt.Fprintf(w, "Through proxy %s:\n", results[0].Proxy)
 	}
-	t := newTable(w)
-	t.Header("Protocol", "Endpoint", "Security", "Result", "Auth (usable)", "Auth before TLS", "TLS", "Certificate", "Time")
+	withLogin := false
 	for _, r := range results {
-		if err := t.Append(probeRow(r)); err != nil {
+		withLogin = withLogin || r.Auth != nil
+	}
+	t := newTable(w)
+	header := []any{"Protocol", "Endpoint", "Security", "Result", "Auth (usable)", "Auth before TLS", "TLS", "Certificate", "Time"}
+	if withLogin {
+		header = append(header, "Login")
+	}
+	t.Header(header...)
+	for _, r := range results {
+		row := probeRow(r)
+		if withLogin {
+			row = append(row, loginVerdict(r.Auth))
+		}
+		if err := t.Append(row); err != nil {
 			return err
 		}
 	}

@@ -21,6 +21,10 @@ func DemoSpec() WorldSpec {
 	submission := []string{"PLAIN", "LOGIN"}
 	imapAuth := []string{"PLAIN", "LOGIN"}
 	return WorldSpec{
+		Users: map[string]string{
+			"alice@" + DemoSRV: "demo-password", "alice@" + DemoGuess: "demo-password", "alice@" + DemoHosted: "demo-password",
+			"alice": "demo-password", "alice@" + DemoBroken: "demo-password",
+		},
 		Zones: []Zone{
 			{Domain: DemoSRV, Signed: true, MX: []MX{{Host: "mx.srv.example", Preference: 10}}, SRV: []SRV{
 				{Service: "_submissions._tcp", Target: "mail.srv.example", Port: 465, Priority: 0, Weight: 1},

@@ -81,6 +81,10 @@ func (c *conn) imap() {
 			if err == nil {
 				err = c.startTLS()
 			}
+		case "AUTHENTICATE":
+			err = c.imapAuthenticate(tag, rest)
+		case "LOGIN":
+			err = c.imapLogin(tag, rest)
 		case "NOOP":
 			err = c.send(tag + " OK NOOP completed")
 		case "LOGOUT":
@@ -93,4 +97,77 @@ func (c *conn) imap() {
 			return
 		}
 	}
+}
+
+func (c *conn) imapAuthenticate(tag, rest string) error {
+	args := strings.Fields(rest)[1:]
+	if len(args) == 0 || !c.advertises(args[0]) {
+		return c.send(tag + " NO Unsupported authentication mechanism")
+	}
+	mech := strings.ToUpper(args[0])
+	var ir []byte
+	if len(args) > 1 {
+		ir, _ = decodeB64(args[1])
+	}
+	step := func(chal []byte) ([]byte, error) {
+		if err := c.send("+ " + encodeB64(chal)); err != nil {
+			return nil, err
+		}
+		l, err := c.readLine()
+		if err != nil {
+			return nil, err
+		}
+		if l == "*" {
+			return nil, errStop
+		}
+		return decodeB64(l)
+	}
+	user, ok := c.saslExchange(mech, ir, len(args) > 1, step)
+	c.s.auth.add(mech + " " + user + " " + outcome(ok))
+	if ok {
+		return c.send(tag + " OK Logged in")
+	}
+	return c.send(tag + " NO [AUTHENTICATIONFAILED] Authentication failed.")
+}
+
+func (c *conn) imapLogin(tag, rest string) error {
+	_, args, _ := strings.Cut(rest, " ")
+	parts := imapStrings(args)
+	if len(parts) != 2 {
+		return c.send(tag + " BAD Syntax error")
+	}
+	if !c.tlsOn && c.s.cfg.LoginDisabledBeforeTLS {
+		c.s.auth.add("LOGIN " + parts[0] + " refused")
+		return c.send(tag + " NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure connections.")
+	}
+	ok := c.checkPassword(parts[0], parts[1])
+	c.s.auth.add("LOGIN " + parts[0] + " " + outcome(ok))
+	if ok {
+		return c.send(tag + " OK Logged in")
+	}
+	return c.send(tag + " NO [AUTHENTICATIONFAILED] Authentication failed.")
+}
+
+// imapStrings splits atoms and quoted strings (no literals: the tests never send them).
+func imapStrings(s string) []string {
+	var out []string
+	for s = strings.TrimSpace(s); s != ""; s = strings.TrimSpace(s) {
+		if s[0] == '"' {
+			var b strings.Builder
+			i := 1
+			for ; i < len(s) && s[i] != '"'; i++ {
+				if s[i] == '\\' && i+1 < len(s) {
+					i++
+				}
+				b.WriteByte(s[i])
+			}
+			out = append(out, b.String())
+			s = s[min(i+1, len(s)):]
+			continue
+		}
+		atom, rest, _ := strings.Cut(s, " ")
+		out = append(out, atom)
+		s = rest
+	}
+	return out
 }

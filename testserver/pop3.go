@@ -1,6 +1,8 @@
 package testserver
 
 import (
+	"crypto/md5"
+	"encoding/hex"
 	"strings"
 )
 
@@ -26,6 +28,7 @@ func (c *conn) pop3() {
 	if c.send(greeting) != nil {
 		return
 	}
+	var user string
 	for {
 		line, err := c.readLine()
 		if err != nil {
@@ -47,8 +50,11 @@ func (c *conn) pop3() {
 			if c.offersStartTLS() {
 				lines = append(lines, "STLS")
 			}
+			if len(cfg.Users) > 0 || len(c.auth(c.tlsOn)) > 0 {
+				lines = append(lines, "USER")
+			}
 			if m := c.auth(c.tlsOn); len(m) > 0 {
-				lines = append(lines, "USER", "SASL "+strings.Join(m, " "))
+				lines = append(lines, "SASL "+strings.Join(m, " "))
 			}
 			lines = append(lines, ".")
 			err = c.send(lines...)
@@ -69,6 +75,31 @@ func (c *conn) pop3() {
 			if err == nil {
 				err = c.startTLS()
 			}
+		case "AUTH":
+			err = c.pop3Auth(line)
+		case "USER":
+			user, _ = strings.CutPrefix(line[4:], " ")
+			err = c.send("+OK")
+		case "PASS":
+			pass, _ := strings.CutPrefix(line[4:], " ")
+			ok := c.checkPassword(user, pass)
+			c.s.auth.add("USER " + user + " " + outcome(ok))
+			if ok {
+				err = c.send("+OK Logged in.")
+			} else {
+				err = c.send("-ERR [AUTH] Authentication failed.")
+			}
+		case "APOP":
+			f := strings.Fields(line)
+			ok := len(f) == 3 && cfg.APOP && f[2] == md5hex("<1896.697170952@"+host+">"+cfg.Users[f[1]])
+			if len(f) > 1 {
+				c.s.auth.add("APOP " + f[1] + " " + outcome(ok))
+			}
+			if ok {
+				err = c.send("+OK Logged in.")
+			} else {
+				err = c.send("-ERR [AUTH] Authentication failed.")
+			}
 		case "NOOP":
 			err = c.send("+OK")
 		case "QUIT":
@@ -81,4 +112,40 @@ func (c *conn) pop3() {
 			return
 		}
 	}
+}
+
+func (c *conn) pop3Auth(line string) error {
+	args := strings.Fields(line)[1:]
+	if len(args) == 0 || !c.advertises(args[0]) {
+		return c.send("-ERR Unsupported authentication mechanism")
+	}
+	mech := strings.ToUpper(args[0])
+	var ir []byte
+	if len(args) > 1 {
+		ir, _ = decodeB64(args[1])
+	}
+	step := func(chal []byte) ([]byte, error) {
+		if err := c.send("+ " + encodeB64(chal)); err != nil {
+			return nil, err
+		}
+		l, err := c.readLine()
+		if err != nil {
+			return nil, err
+		}
+		if l == "*" {
+			return nil, errStop
+		}
+		return decodeB64(l)
+	}
+	user, ok := c.saslExchange(mech, ir, len(args) > 1, step)
+	c.s.auth.add(mech + " " + user + " " + outcome(ok))
+	if ok {
+		return c.send("+OK Logged in.")
+	}
+	return c.send("-ERR [AUTH] Authentication failed.")
+}
+
+func md5hex(s string) string {
+	sum := md5.Sum([]byte(s))
+	return hex.EncodeToString(sum[:])
 }

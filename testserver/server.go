@@ -55,6 +55,7 @@ const (
 	NotMail            Behavior = "not_mail"             // greets like an HTTP server would
 	NonUTF8            Behavior = "non_utf8"             // greeting text in GB2312 with a NUL
 	StallAfterTLS      Behavior = "stall_after_tls"      // once TLS is up, reads the next command and never answers
+	BrokenCRAM         Behavior = "broken_cram"          // advertises CRAM-MD5, which then always fails
 )
 
 // Config describes one server. The zero value of each field is a sensible default.
@@ -85,6 +86,10 @@ type Config struct {
 	OnStall func()
 	// Listen is the address to listen on; default "127.0.0.1:0" (any free loopback port).
 	Listen string
+	// Users are the accounts (user name → password) logins are checked against; Token is the
+	// OAuth bearer token XOAUTH2 and OAUTHBEARER accept.
+	Users map[string]string
+	Token string
 }
 
 // Server is one running mail server on a loopback port.
@@ -99,6 +104,7 @@ type Server struct {
 	wg    sync.WaitGroup
 	// Accepted counts connections, so tests can assert how many a client opened.
 	accepted int
+	auth     authLog
 }
 
 // Start listens on 127.0.0.1 on a free port and serves until Close.

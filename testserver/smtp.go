@@ -86,6 +86,8 @@ func (c *conn) smtp() {
 			if err == nil {
 				err = c.startTLS()
 			}
+		case "AUTH":
+			err = c.smtpAuth(line)
 		case "NOOP", "RSET":
 			err = c.send("250 2.0.0 Ok")
 		case "QUIT":
@@ -98,4 +100,38 @@ func (c *conn) smtp() {
 			return
 		}
 	}
+}
+
+func (c *conn) smtpAuth(line string) error {
+	args := strings.Fields(line)[1:]
+	if len(args) == 0 || !c.advertises(args[0]) {
+		return c.send("504 5.5.4 Unrecognized authentication type")
+	}
+	mech := strings.ToUpper(args[0])
+	var ir []byte
+	if len(args) > 1 {
+		var err error
+		if ir, err = decodeB64(args[1]); err != nil {
+			return c.send("501 5.5.2 Cannot decode the initial response")
+		}
+	}
+	step := func(chal []byte) ([]byte, error) {
+		if err := c.send("334 " + encodeB64(chal)); err != nil {
+			return nil, err
+		}
+		l, err := c.readLine()
+		if err != nil {
+			return nil, err
+		}
+		if l == "*" {
+			return nil, errStop
+		}
+		return decodeB64(l)
+	}
+	user, ok := c.saslExchange(mech, ir, len(args) > 1, step)
+	c.s.auth.add(mech + " " + user + " " + outcome(ok))
+	if ok {
+		return c.send("235 2.7.0 Authentication successful")
+	}
+	return c.send("535 5.7.8 Error: authentication failed")
 }

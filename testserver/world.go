@@ -43,6 +43,9 @@ type WorldSpec struct {
 	// 1024), web hosts on 80 and 443. Programs outside this process — real proxies, real
 	// clients — can then reach them, with the world's DNS server naming them.
 	Bind bool
+	// Users are accounts every mail server of the world knows (a service's own Config.Users
+	// take precedence).
+	Users map[string]string
 	// DNSListen is the DNS server's address (UDP and TCP); default any free loopback port. A
 	// bound world inside a network namespace can take 127.0.0.1:53 and be the resolver of every
 	// program there.
@@ -130,6 +133,9 @@ func (w *World) addHost(h Host) error {
 			}
 			continue
 		}
+		if cfg.Users == nil {
+			cfg.Users = w.Spec.Users
+		}
 		if w.Spec.RTT > 0 && cfg.WriteLatency == 0 {
 			cfg.WriteLatency = w.Spec.RTT
 		}
@@ -194,6 +200,15 @@ func (w *World) Accepted() int {
 		n += s.Accepted()
 	}
 	return n
+}
+
+// LoginAttempts maps each host name to the login attempts its servers saw.
+func (w *World) LoginAttempts() map[string][]string {
+	out := map[string][]string{}
+	for _, s := range w.servers {
+		out[s.cfg.Hostname] = append(out[s.cfg.Hostname], s.LoginAttempts()...)
+	}
+	return out
 }
 
 // Close stops every server and waits for their goroutines.

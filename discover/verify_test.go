@@ -1,0 +1,145 @@
+package discover_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/mailscout/mailscout/discover"
+	"github.com/mailscout/mailscout/probe"
+	"github.com/mailscout/mailscout/testserver"
+)
+
+func withPassword(o discover.Options, user, password string) discover.Options {
+	o.Credentials = &probe.Credentials{Username: user, Password: password}
+	return o
+}
+
+func authOf(t *testing.T, r *discover.Report, p probe.Protocol, host string, port int, sec probe.Security) *probe.AuthResult {
+	t.Helper()
+	c := findConfig(r, p, host, port, sec)
+	if c == nil {
+		t.Fatalf("no config %s %s:%d %s", p, host, port, sec)
+	}
+	if c.Auth == nil {
+		t.Fatalf("config %s %s:%d %s has no auth result", p, host, port, sec)
+	}
+	return c.Auth
+}
+
+func TestVerifyCredentials(t *testing.T) {
+	spec := testserver.DemoSpec()
+	spec.Zones = append(spec.Zones, testserver.Zone{Domain: "verify.example", SRV: []testserver.SRV{
+		{Service: "_submissions._tcp", Target: "a.verify.example", Port: 465},
+		{Service: "_submission._tcp", Target: "b.verify.example", Port: 587, Priority: 10},
+	}})
+	spec.Hosts = append(spec.Hosts,
+		testserver.Host{Name: "a.verify.example", Services: []testserver.Service{{Port: 465, Config: testserver.Config{
+			Protocol: testserver.SMTP, Mode: testserver.TLS, AuthAfterTLS: []string{"CRAM-MD5", "PLAIN"}, Behavior: testserver.BrokenCRAM}}}},
+		testserver.Host{Name: "b.verify.example", Services: []testserver.Service{{Port: 587, Config: testserver.Config{
+			Protocol: testserver.SMTP, Mode: testserver.StartTLS, AuthAfterTLS: []string{"PLAIN"}}}}},
+	)
+	spec.Users["alice@verify.example"] = "demo-password"
+	w, o := startWorld(t, spec)
+	servers := func() map[string][]string { return loginsByHost(w) }
+
+	t.Run("correct-password", func(t *testing.T) {
+		before := servers()
+		r := run(t, "alice@guess.example", withPassword(o, "", "demo-password"))
+		if a := authOf(t, r, probe.SMTP, "smtp.guess.example", 587, probe.StartTLS); !a.OK || a.Username != "alice@guess.example" {
+			t.Errorf("smtp 587: %+v", a)
+		}
+		if a := authOf(t, r, probe.IMAP, "imap.guess.example", 993, probe.TLS); !a.OK {
+			t.Errorf("imap 993: %+v", a)
+		}
+		if a := authOf(t, r, probe.IMAP, "imap.guess.example", 143, probe.StartTLS); a.Attempted || !strings.Contains(a.Error, "already succeeded") {
+			t.Errorf("imap 143 after a success: %+v", a)
+		}
+		if a := authOf(t, r, probe.SMTP, "smtp.guess.example", 465, probe.TLS); a.Attempted || !strings.Contains(a.Error, "already succeeded") {
+			t.Errorf("smtp 465: %+v", a)
+		}
+		if a := authOf(t, r, probe.POP3, "pop.guess.example", 110, probe.Plain); a.Attempted || !strings.Contains(a.Error, "not encrypted") {
+			t.Errorf("plaintext pop3: %+v", a)
+		}
+		if !r.Recommended.Outgoing.LoginOK || !r.Recommended.Incoming.LoginOK {
+			t.Errorf("recommended %+v %+v", r.Recommended.Outgoing, r.Recommended.Incoming)
+		}
+		after := servers()
+		if n := len(after["smtp.guess.example"]) - len(before["smtp.guess.example"]); n != 1 {
+			t.Errorf("%d logins on the SMTP server, want 1", n)
+		}
+		if n := len(after["pop.guess.example"]) - len(before["pop.guess.example"]); n != 0 {
+			t.Errorf("%d logins on the plaintext POP3 server, want 0", n)
+		}
+	})
+
+	t.Run("wrong-password-one-failure-per-server", func(t *testing.T) {
+		before := servers()
+		r := run(t, "alice@guess.example", withPassword(o, "", "wrong"))
+		if a := authOf(t, r, probe.IMAP, "imap.guess.example", 993, probe.TLS); !a.Attempted || a.OK {
+			t.Errorf("imap 993: %+v", a)
+		}
+		if a := authOf(t, r, probe.IMAP, "imap.guess.example", 143, probe.StartTLS); a.Attempted || !strings.Contains(a.Error, "already failed on this server") {
+			t.Errorf("imap 143: %+v", a)
+		}
+		after := servers()
+		for _, h := range []string{"smtp.guess.example", "imap.guess.example"} {
+			if n := len(after[h]) - len(before[h]); n != 1 {
+				t.Errorf("%d failed logins on %s, want exactly 1", n, h)
+			}
+		}
+		if r.Recommended.Outgoing.LoginOK {
+			t.Errorf("login_ok with a wrong password")
+		}
+	})
+
+	t.Run("verified-ranks-first", func(t *testing.T) {
+		r := run(t, "alice@verify.example", withPassword(o, "", "demo-password"))
+		if a := authOf(t, r, probe.SMTP, "a.verify.example", 465, probe.TLS); !a.Attempted || a.OK || a.Mechanism != "CRAM-MD5" {
+			t.Errorf("a:465 (CRAM-MD5 advertised but failing): %+v", a)
+		}
+		if c := r.Configs[0]; c.Host != "b.verify.example" || c.Rank != 1 || !c.Auth.OK {
+			t.Errorf("first smtp config %s:%d rank %d auth %+v", c.Host, c.Port, c.Rank, c.Auth)
+		}
+		if out := r.Recommended.Outgoing; out.Host != "b.verify.example" || !out.LoginOK {
+			t.Errorf("recommended %+v", out)
+		}
+	})
+
+	t.Run("untrusted-host-needs-trust-host", func(t *testing.T) {
+		r := run(t, "alice@customer.example", withPassword(o, "", "demo-password"))
+		if a := authOf(t, r, probe.IMAP, "imap.mailhost.example", 993, probe.TLS); a.Attempted || !strings.Contains(a.Error, "--trust-host") {
+			t.Errorf("untrusted: %+v", a)
+		}
+		trusted := withPassword(o, "", "demo-password")
+		trusted.TrustHost = true
+		r = run(t, "alice@customer.example", trusted)
+		if a := authOf(t, r, probe.IMAP, "imap.mailhost.example", 993, probe.TLS); !a.OK {
+			t.Errorf("with --trust-host: %+v", a)
+		}
+	})
+
+	t.Run("verify-all", func(t *testing.T) {
+		all := withPassword(o, "", "demo-password")
+		all.VerifyAll = true
+		r := run(t, "alice@srv.example", all)
+		for _, port := range []int{993, 143} {
+			sec := probe.TLS
+			if port == 143 {
+				sec = probe.StartTLS
+			}
+			if a := authOf(t, r, probe.IMAP, "mail.srv.example", port, sec); !a.OK {
+				t.Errorf("imap %d: %+v", port, a)
+			}
+		}
+	})
+
+	t.Run("domain-without-user", func(t *testing.T) {
+		r := run(t, "srv.example", withPassword(o, "", "demo-password"))
+		if a := authOf(t, r, probe.IMAP, "mail.srv.example", 993, probe.TLS); a.Attempted || !strings.Contains(a.Error, "no user name") {
+			t.Errorf("%+v", a)
+		}
+	})
+}
+
+// loginsByHost maps each host of the world to the logins its servers saw.
+func loginsByHost(w *testserver.World) map[string][]string { return w.LoginAttempts() }

@@ -1,0 +1,115 @@
+package probe_test
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/mailscout/mailscout/probe"
+	"github.com/mailscout/mailscout/testserver"
+)
+
+const (
+	testUser     = "alice@example.test"
+	testPassword = "s3cret-Pa55"
+	testToken    = "ya29.token"
+)
+
+var users = map[string]string{testUser: testPassword}
+
+func TestLogin(t *testing.T) {
+	all := []string{"PLAIN", "LOGIN", "CRAM-MD5"}
+	tests := []struct {
+		name      string
+		cfg       testserver.Config
+		port      int
+		sec       probe.Security
+		cred      probe.Credentials
+		kind      probe.Kind // of the probe
+		attempted bool
+		ok        bool
+		mech      string
+		attempts  []string // what the server saw
+		reason    string   // in Auth.Error
+	}{
+		{"smtp/strongest-of-all", testserver.Config{Protocol: testserver.SMTP, Mode: testserver.StartTLS, AuthAfterTLS: all}, 587, probe.StartTLS,
+			probe.Credentials{Username: testUser, Password: testPassword}, "", true, true, "CRAM-MD5", []string{"CRAM-MD5 " + testUser + " ok"}, ""},
+		{"smtp/only-plain-allowed", testserver.Config{Protocol: testserver.SMTP, Mode: testserver.TLS, AuthAfterTLS: all}, 465, probe.TLS,
+			probe.Credentials{Username: testUser, Password: testPassword, Mechanisms: []string{"PLAIN"}}, "", true, true, "PLAIN", []string{"PLAIN " + testUser + " ok"}, ""},
+		{"smtp/login", testserver.Config{Protocol: testserver.SMTP, Mode: testserver.TLS, AuthAfterTLS: all}, 465, probe.TLS,
+			probe.Credentials{Username: testUser, Password: testPassword, Mechanisms: []string{"LOGIN"}}, "", true, true, "LOGIN", []string{"LOGIN " + testUser + " ok"}, ""},
+		{"smtp/wrong-password-once", testserver.Config{Protocol: testserver.SMTP, Mode: testserver.TLS, AuthAfterTLS: all}, 465, probe.TLS,
+			probe.Credentials{Username: testUser, Password: "wrong"}, probe.KindAuth, true, false, "CRAM-MD5", []string{"CRAM-MD5 " + testUser + " fail"}, "535 5.7.8"},
+		{"smtp/advertised-but-failing", testserver.Config{Protocol: testserver.SMTP, Mode: testserver.TLS, AuthAfterTLS: all, Behavior: testserver.BrokenCRAM}, 465, probe.TLS,
+			probe.Credentials{Username: testUser, Password: testPassword}, probe.KindAuth, true, false, "CRAM-MD5", []string{"CRAM-MD5 " + testUser + " fail"}, "535"},
+		{"smtp/xoauth2", testserver.Config{Protocol: testserver.SMTP, Mode: testserver.TLS, AuthAfterTLS: []string{"PLAIN", "XOAUTH2"}, Token: testToken}, 465, probe.TLS,
+			probe.Credentials{Username: testUser, OAuthToken: testToken}, "", true, true, "XOAUTH2", []string{"XOAUTH2 " + testUser + " ok"}, ""},
+		{"smtp/plaintext-only-sends-nothing", testserver.Config{Protocol: testserver.SMTP, Mode: testserver.Plain, AuthBeforeTLS: all}, 587, probe.Plain,
+			probe.Credentials{Username: testUser, Password: testPassword}, "", false, false, "", nil, "not encrypted"},
+		{"smtp/plaintext-allowed", testserver.Config{Protocol: testserver.SMTP, Mode: testserver.Plain, AuthBeforeTLS: all}, 587, probe.Plain,
+			probe.Credentials{Username: testUser, Password: testPassword, AllowPlaintext: true, Mechanisms: []string{"PLAIN"}}, "", true, true, "PLAIN", []string{"PLAIN " + testUser + " ok"}, ""},
+		{"smtp/bad-certificate-sends-nothing", testserver.Config{Protocol: testserver.SMTP, Mode: testserver.TLS, AuthAfterTLS: all, Cert: testserver.CertExpired}, 465, probe.TLS,
+			probe.Credentials{Username: testUser, Password: testPassword}, "", false, false, "", nil, "certificate failed verification"},
+		{"smtp/bad-certificate-allowed", testserver.Config{Protocol: testserver.SMTP, Mode: testserver.TLS, AuthAfterTLS: all, Cert: testserver.CertExpired}, 465, probe.TLS,
+			probe.Credentials{Username: testUser, Password: testPassword, AllowBadCert: true}, "", true, true, "CRAM-MD5", []string{"CRAM-MD5 " + testUser + " ok"}, ""},
+		{"smtp/no-allowed-mechanism", testserver.Config{Protocol: testserver.SMTP, Mode: testserver.TLS, AuthAfterTLS: []string{"PLAIN"}}, 465, probe.TLS,
+			probe.Credentials{Username: testUser, Password: testPassword, Mechanisms: []string{"CRAM-MD5"}}, "", false, false, "", nil, "none of the server's mechanisms"},
+
+		{"imap/authenticate-plain", testserver.Config{Protocol: testserver.IMAP, Mode: testserver.StartTLS, AuthAfterTLS: []string{"PLAIN"}, LoginDisabledBeforeTLS: true}, 143, probe.StartTLS,
+			probe.Credentials{Username: testUser, Password: testPassword}, "", true, true, "PLAIN", []string{"PLAIN " + testUser + " ok"}, ""},
+		{"imap/login-command", testserver.Config{Protocol: testserver.IMAP, Mode: testserver.TLS}, 993, probe.TLS,
+			probe.Credentials{Username: testUser, Password: testPassword}, "", true, true, "LOGIN", []string{"LOGIN " + testUser + " ok"}, ""},
+		{"imap/logindisabled", testserver.Config{Protocol: testserver.IMAP, Mode: testserver.Plain, LoginDisabledBeforeTLS: true}, 143, probe.Plain,
+			probe.Credentials{Username: testUser, Password: testPassword, AllowPlaintext: true}, "", false, false, "", nil, "LOGIN is disabled"},
+		{"imap/oauthbearer", testserver.Config{Protocol: testserver.IMAP, Mode: testserver.TLS, AuthAfterTLS: []string{"OAUTHBEARER", "PLAIN"}, Token: testToken}, 993, probe.TLS,
+			probe.Credentials{Username: testUser, OAuthToken: testToken}, "", true, true, "OAUTHBEARER", []string{"OAUTHBEARER " + testUser + " ok"}, ""},
+		{"imap/wrong-password", testserver.Config{Protocol: testserver.IMAP, Mode: testserver.TLS, AuthAfterTLS: []string{"PLAIN"}}, 993, probe.TLS,
+			probe.Credentials{Username: testUser, Password: "nope"}, probe.KindAuth, true, false, "PLAIN", []string{"PLAIN " + testUser + " fail"}, "AUTHENTICATIONFAILED"},
+
+		{"pop3/sasl-login", testserver.Config{Protocol: testserver.POP3, Mode: testserver.TLS, AuthAfterTLS: []string{"LOGIN"}}, 995, probe.TLS,
+			probe.Credentials{Username: testUser, Password: testPassword}, "", true, true, "LOGIN", []string{"LOGIN " + testUser + " ok"}, ""},
+		{"pop3/user-pass", testserver.Config{Protocol: testserver.POP3, Mode: testserver.StartTLS}, 110, probe.StartTLS,
+			probe.Credentials{Username: testUser, Password: testPassword}, "", true, true, "USER", []string{"USER " + testUser + " ok"}, ""},
+		{"pop3/apop", testserver.Config{Protocol: testserver.POP3, Mode: testserver.TLS, APOP: true}, 995, probe.TLS,
+			probe.Credentials{Username: testUser, Password: testPassword, Mechanisms: []string{"APOP"}}, "", true, true, "APOP", []string{"APOP " + testUser + " ok"}, ""},
+		{"pop3/wrong-password", testserver.Config{Protocol: testserver.POP3, Mode: testserver.TLS}, 995, probe.TLS,
+			probe.Credentials{Username: testUser, Password: "nope"}, probe.KindAuth, true, false, "USER", []string{"USER " + testUser + " fail"}, "-ERR [AUTH]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.cfg.Users = users
+			srv, err := testserver.Start(tt.cfg, ca(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			n := testserver.NewNetwork()
+			n.Route("mail.example.test:"+itoa(tt.port), srv.Addr())
+			opts := testOptions(t)
+			opts.Dial = n.DialContext
+			cred := tt.cred
+			opts.Credentials = &cred
+			r := probe.Run(t.Context(), probe.Target{Protocol: probe.Protocol(tt.cfg.Protocol), Host: "mail.example.test", Port: tt.port, Security: tt.sec}, opts)
+			if r.ErrorKind != tt.kind || r.OK != (tt.kind == "") {
+				t.Fatalf("ok=%v kind=%q %s", r.OK, r.ErrorKind, r.Error)
+			}
+			a := r.Auth
+			if a == nil || a.Attempted != tt.attempted || a.OK != tt.ok || a.Mechanism != tt.mech || a.Username != testUser || !strings.Contains(a.Error, tt.reason) {
+				t.Errorf("auth = %+v", a)
+			}
+			if got := srv.LoginAttempts(); !slices.Equal(got, tt.attempts) {
+				t.Errorf("server saw %q, want %q", got, tt.attempts)
+			}
+			// The secret is nowhere: not in the result, not in the transcript.
+			js, _ := json.Marshal(r)
+			if strings.Contains(string(js), testPassword) || strings.Contains(string(js), testToken) {
+				t.Errorf("secret in the result: %s", js)
+			}
+			if tt.attempted && !strings.Contains(string(js), "credentials redacted") {
+				t.Errorf("transcript does not show the redacted login line")
+			}
+		})
+	}
+}

@@ -1,0 +1,148 @@
+package testserver
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"sync"
+)
+
+// Login state shared by the three protocols: which users exist, what the clients tried.
+
+// authLog records what clients sent, without secrets, so tests can assert that nothing was
+// sent where nothing may be.
+type authLog struct {
+	mu       sync.Mutex
+	attempts []string // "PLAIN alice ok", "LOGIN bob fail", "USER alice fail" …
+}
+
+func (l *authLog) add(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.attempts = append(l.attempts, s)
+}
+
+// LoginAttempts lists the login attempts the server saw: mechanism, user and outcome.
+func (s *Server) LoginAttempts() []string {
+	s.auth.mu.Lock()
+	defer s.auth.mu.Unlock()
+	return append([]string(nil), s.auth.attempts...)
+}
+
+func (c *conn) checkPassword(user, pass string) bool {
+	want, ok := c.s.cfg.Users[user]
+	return ok && want == pass
+}
+
+// saslExchange runs one SASL mechanism on the server side. step sends a challenge (already
+// framed by the protocol) and returns the client's decoded answer. It returns the user and
+// whether the login is good.
+func (c *conn) saslExchange(mech string, ir []byte, hasIR bool, step func(challenge []byte) ([]byte, error)) (string, bool) {
+	next := func(chal []byte) ([]byte, error) {
+		if hasIR {
+			hasIR = false
+			return ir, nil
+		}
+		return step(chal)
+	}
+	switch mech {
+	case "PLAIN":
+		resp, err := next(nil)
+		if err != nil {
+			return "", false
+		}
+		parts := bytes.Split(resp, []byte{0})
+		if len(parts) != 3 {
+			return "", false
+		}
+		return string(parts[1]), c.checkPassword(string(parts[1]), string(parts[2]))
+	case "LOGIN":
+		user, err := next([]byte("Username:"))
+		if err != nil {
+			return "", false
+		}
+		pass, err := step([]byte("Password:"))
+		if err != nil {
+			return string(user), false
+		}
+		return string(user), c.checkPassword(string(user), string(pass))
+	case "CRAM-MD5":
+		chal := []byte(fmt.Sprintf("<1896.697170952@%s>", c.s.cfg.Hostname))
+		resp, err := step(chal)
+		if err != nil {
+			return "", false
+		}
+		user, digest, _ := strings.Cut(string(resp), " ")
+		if c.s.cfg.Behavior == BrokenCRAM {
+			return user, false
+		}
+		m := hmac.New(md5.New, []byte(c.s.cfg.Users[user]))
+		m.Write(chal)
+		_, known := c.s.cfg.Users[user]
+		return user, known && hmac.Equal([]byte(hex.EncodeToString(m.Sum(nil))), []byte(digest))
+	case "XOAUTH2":
+		resp, err := next(nil)
+		if err != nil {
+			return "", false
+		}
+		var user, token string
+		for _, f := range strings.Split(string(resp), "\x01") {
+			if v, ok := strings.CutPrefix(f, "user="); ok {
+				user = v
+			}
+			if v, ok := strings.CutPrefix(f, "auth=Bearer "); ok {
+				token = v
+			}
+		}
+		return user, c.s.cfg.Token != "" && token == c.s.cfg.Token
+	case "OAUTHBEARER":
+		resp, err := next(nil)
+		if err != nil {
+			return "", false
+		}
+		var user, token string
+		head, rest, _ := strings.Cut(string(resp), "\x01")
+		for _, f := range strings.Split(head, ",") {
+			if v, ok := strings.CutPrefix(f, "a="); ok {
+				user = v
+			}
+		}
+		for _, f := range strings.Split(rest, "\x01") {
+			if v, ok := strings.CutPrefix(f, "auth=Bearer "); ok {
+				token = v
+			}
+		}
+		return user, c.s.cfg.Token != "" && token == c.s.cfg.Token
+	}
+	return "", false
+}
+
+func (c *conn) advertises(mech string) bool {
+	for _, m := range c.auth(c.tlsOn) {
+		if strings.EqualFold(m, mech) {
+			return true
+		}
+	}
+	return false
+}
+
+func decodeB64(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if s == "=" || s == "" {
+		return []byte{}, nil
+	}
+	return base64.StdEncoding.DecodeString(s)
+}
+
+func encodeB64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+func outcome(ok bool) string {
+	if ok {
+		return "ok"
+	}
+	return "fail"
+}

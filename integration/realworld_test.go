@@ -217,6 +217,8 @@ userdb {
   args = uid=dovecot gid=dovecot home=%s/%%n
 }
 mail_location = maildir:~/Maildir
+# The mail belongs to the dovecot system user, whose UID is below Debian's default minimum.
+first_valid_uid = 100
 service auth {
   inet_listener {
     address = %s

@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"os"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -143,6 +144,64 @@ func TestRealServers(t *testing.T) {
 			if p.Host == "smtp.filtered.test" && p.Port == 465 && (p.ErrorKind != probe.KindConnectTimeout || !strings.Contains(p.Error, "gave up after")) {
 				t.Errorf("465: %s %s", p.ErrorKind, p.Error)
 			}
+		}
+	})
+
+	t.Run("login-with-dovecot-and-postfix", func(t *testing.T) {
+		os.Setenv("MAILSCOUT_TEST_PW", userPassword)
+		login := append(base, "--user", userName, "--password-env", "MAILSCOUT_TEST_PW")
+		r := discoverJSON(t, append(login, "alice@srvmail.test")...)
+		for _, c := range []struct {
+			p    probe.Protocol
+			host string
+			port int
+			sec  probe.Security
+		}{
+			{probe.SMTP, "mx.srvmail.test", 465, probe.TLS},
+			{probe.IMAP, "imap.srvmail.test", 993, probe.TLS},
+			{probe.POP3, "imap.srvmail.test", 995, probe.TLS},
+		} {
+			cfg := config(r, c.p, c.host, c.port, c.sec)
+			if cfg == nil || cfg.Auth == nil || !cfg.Auth.OK || cfg.Auth.Mechanism != "CRAM-MD5" || cfg.Rank != 1 {
+				t.Errorf("%s %s:%d: %+v", c.p, c.host, c.port, cfg)
+			}
+		}
+		if !r.Recommended.Incoming.LoginOK || !r.Recommended.Outgoing.LoginOK {
+			t.Errorf("recommended: %+v %+v", r.Recommended.Incoming, r.Recommended.Outgoing)
+		}
+		// Each mechanism the user allows, on real servers.
+		for _, mech := range []string{"PLAIN", "LOGIN", "CRAM-MD5"} {
+			for _, target := range []string{"mx.srvmail.test:587", "imap.srvmail.test:993", "imap.srvmail.test:995"} {
+				rs, code := probeJSON(t, "--ca-file", ca, "--no-proxy", "--user", userName, "--password-env", "MAILSCOUT_TEST_PW", "--auth", mech, "--security", map[bool]string{true: "starttls", false: "tls"}[strings.HasSuffix(target, ":587")], target)
+				if code != 0 || rs[0].Auth == nil || !rs[0].Auth.OK || rs[0].Auth.Mechanism != mech {
+					t.Errorf("%s on %s: exit %d %+v %s", mech, target, code, rs[0].Auth, rs[0].Error)
+				}
+			}
+		}
+		rs, code := probeJSON(t, "--ca-file", ca, "--no-proxy", "--user", userName, "--password-env", "MAILSCOUT_TEST_PW", "--auth", "USER", "imap.srvmail.test:995")
+		if code != 0 || !rs[0].Auth.OK || rs[0].Auth.Mechanism != "USER" {
+			t.Errorf("POP3 USER/PASS: exit %d %+v", code, rs[0].Auth)
+		}
+		// Postfix on 587 plain (no STARTTLS): nothing is sent.
+		rs, _ = probeJSON(t, "--ca-file", ca, "--no-proxy", "--user", userName, "--password-env", "MAILSCOUT_TEST_PW", "--security", "plain", "mx.srvmail.test:587")
+		if rs[0].Auth == nil || rs[0].Auth.Attempted || !strings.Contains(rs[0].Auth.Error, "not encrypted") {
+			t.Errorf("plaintext: %+v", rs[0].Auth)
+		}
+
+		// A wrong password: one refused login per server, in the server's words, then no more.
+		os.Setenv("MAILSCOUT_TEST_PW", "wrong password")
+		r = discoverJSON(t, append(login, "alice@srvmail.test")...)
+		imap993 := config(r, probe.IMAP, "imap.srvmail.test", 993, probe.TLS)
+		imap143 := config(r, probe.IMAP, "imap.srvmail.test", 143, probe.StartTLS)
+		smtp := config(r, probe.SMTP, "mx.srvmail.test", 465, probe.TLS)
+		if !imap993.Auth.Attempted || imap993.Auth.OK || !strings.Contains(imap993.Auth.Error, "AUTHENTICATIONFAILED") {
+			t.Errorf("imap 993: %+v", imap993.Auth)
+		}
+		if imap143.Auth.Attempted || !strings.Contains(imap143.Auth.Error, "already failed") {
+			t.Errorf("imap 143: %+v", imap143.Auth)
+		}
+		if !smtp.Auth.Attempted || smtp.Auth.OK || !strings.Contains(smtp.Auth.Error, "535") {
+			t.Errorf("smtp 465: %+v", smtp.Auth)
 		}
 	})
 

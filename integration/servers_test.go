@@ -3,8 +3,8 @@
 package integration
 
 import (
-	"os"
 	"encoding/json"
+	"os"
 	"slices"
 	"strings"
 	"testing"

@@ -251,5 +251,10 @@ func loginVerdict(a *probe.AuthResult) string {
 	case a.Attempted:
 		return clipReason(fmt.Sprintf("FAILED (%s as %s): %s", a.Mechanism, a.Username, a.Error), 90)
 	}
-	return clipReason(strings.TrimPrefix(a.Error, "not attempted: "), 70)
+	// Not tried: the reason's first clause; the JSON has all of it.
+	reason := strings.TrimPrefix(a.Error, "not attempted: ")
+	if i := strings.IndexAny(reason, ",;("); i > 0 {
+		reason = strings.TrimSpace(reason[:i])
+	}
+	return "not tried: " + clipReason(reason, 70)
 }

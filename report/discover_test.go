@@ -30,7 +30,7 @@ func loadReport(t *testing.T, name string) (*discover.Report, []byte) {
 // The discovery JSON contract: encoding a decoded fixture gives back exactly the fixture's
 // keys and values, so no field can be renamed, dropped or added unnoticed.
 func TestDiscoverJSONContract(t *testing.T) {
-	for _, name := range []string{"srv", "guess", "customer", "broken"} {
+	for _, name := range []string{"srv", "guess", "customer", "broken", "login"} {
 		r, data := loadReport(t, name)
 		var buf bytes.Buffer
 		if err := DiscoverJSON(&buf, r); err != nil {
@@ -46,7 +46,7 @@ func TestDiscoverJSONContract(t *testing.T) {
 }
 
 func TestDiscoverTableGolden(t *testing.T) {
-	for _, name := range []string{"srv", "guess", "customer", "broken"} {
+	for _, name := range []string{"srv", "guess", "customer", "broken", "login"} {
 		r, _ := loadReport(t, name)
 		var buf bytes.Buffer
 		if err := DiscoverTable(&buf, r, false); err != nil {

@@ -43,52 +43,19 @@ func (d *smtpDialogue) login(c *Credentials) (*AuthResult, error) {
 		return res, nil
 	}
 	res.Mechanism, res.Attempted = mech, true
-	cl, err := newSASLClient(mech, c, c.Username, d.t.Host, d.t.Port)
-	if err != nil {
-		return res, err
-	}
-	_, ir, err := cl.Start()
-	if err != nil {
-		return res, err
-	}
-	cmd, shown := "AUTH "+mech, ""
-	if ir != nil {
-		cmd, shown = cmd+" "+b64(ir), "AUTH "+mech+" "+redacted
-	}
-	if err := d.w.writeLine(cmd, shown); err != nil {
-		return res, stageErr(d.w, "AUTH", err)
-	}
-	for range 10 {
-		rep, err := readSMTPReply(d.w)
-		if err != nil {
-			return res, stageErr(d.w, "AUTH", err)
-		}
-		switch {
-		case rep.Code == 235:
-			res.OK = true
-			return res, nil
-		case rep.Code == 334:
-			chal, err := unb64(rep.text())
-			var resp []byte
-			if err == nil {
-				resp, err = cl.Next(chal)
+	return runSASL(d.w, mech, c, d.t, res, saslFraming{stage: "AUTH", prefix: "AUTH ", inlineIR: true,
+		read: func() (saslStep, string, error) {
+			rep, err := readSMTPReply(d.w)
+			switch {
+			case err != nil:
+				return 0, "", err
+			case rep.Code == 235:
+				return saslSuccess, "", nil
+			case rep.Code == 334:
+				return saslContinue, rep.text(), nil
 			}
-			if err != nil {
-				d.w.writeLine("*", "") // cancel the exchange (RFC 4954 §4)
-				readSMTPReply(d.w)
-				res.Error = "login exchange failed: " + err.Error()
-				return res, nil
-			}
-			if err := d.w.writeLine(b64(resp), redacted); err != nil {
-				return res, stageErr(d.w, "AUTH", err)
-			}
-		default:
-			res.Error = fmt.Sprintf("%d %s", rep.Code, rep.text())
-			return res, nil
-		}
-	}
-	res.Error = "login exchange did not end"
-	return res, nil
+			return saslFailure, fmt.Sprintf("%d %s", rep.Code, rep.text()), nil
+		}})
 }
 
 // --- IMAP ---
@@ -108,59 +75,21 @@ func (d *imapDialogue) login(c *Credentials) (*AuthResult, error) {
 		return d.loginCommand(c, res)
 	}
 	res.Mechanism, res.Attempted = mech, true
-	cl, err := newSASLClient(mech, c, c.Username, d.t.Host, d.t.Port)
-	if err != nil {
-		return res, err
-	}
-	_, ir, err := cl.Start()
-	if err != nil {
-		return res, err
-	}
 	tag := d.nextTag()
-	cmd, shown := tag+" AUTHENTICATE "+mech, ""
-	sendIR := ir != nil && hasAtom(d.r.Capabilities, "SASL-IR")
-	if sendIR {
-		cmd, shown = cmd+" "+b64(ir), tag+" AUTHENTICATE "+mech+" "+redacted
-	}
-	if err := d.w.writeLine(cmd, shown); err != nil {
-		return res, stageErr(d.w, "AUTHENTICATE", err)
-	}
-	pendingIR := ir != nil && !sendIR
-	for range 10 {
-		resp, err := readTagged(d.w, tag)
-		if err != nil {
-			return res, stageErr(d.w, "AUTHENTICATE", err)
-		}
-		switch resp.Status {
-		case "OK":
-			res.OK = true
-			return res, nil
-		case "+":
-			var out []byte
-			if pendingIR {
-				out, pendingIR = ir, false
-			} else {
-				chal, derr := unb64(resp.Text)
-				if derr == nil {
-					out, derr = cl.Next(chal)
-				}
-				if derr != nil {
-					d.w.writeLine("*", "")
-					readTagged(d.w, tag)
-					res.Error = "login exchange failed: " + derr.Error()
-					return res, nil
-				}
+	return runSASL(d.w, mech, c, d.t, res, saslFraming{stage: "AUTHENTICATE", prefix: tag + " AUTHENTICATE ",
+		inlineIR: hasAtom(d.r.Capabilities, "SASL-IR"), // RFC 4959
+		read: func() (saslStep, string, error) {
+			resp, err := readTagged(d.w, tag)
+			switch {
+			case err != nil:
+				return 0, "", err
+			case resp.Status == "OK":
+				return saslSuccess, "", nil
+			case resp.Status == "+":
+				return saslContinue, resp.Text, nil
 			}
-			if err := d.w.writeLine(b64(out), redacted); err != nil {
-				return res, stageErr(d.w, "AUTHENTICATE", err)
-			}
-		default:
-			res.Error = resp.Status + " " + resp.Text
-			return res, nil
-		}
-	}
-	res.Error = "login exchange did not end"
-	return res, nil
+			return saslFailure, resp.Status + " " + resp.Text, nil
+		}})
 }
 
 // loginCommand is IMAP's LOGIN command, for servers that offer no SASL mechanism we may use.
@@ -226,50 +155,19 @@ func readPOP3Auth(w *wire) (cont bool, ok bool, text string, err error) {
 
 func (d *pop3Dialogue) saslLogin(c *Credentials, mech string, res *AuthResult) (*AuthResult, error) {
 	res.Mechanism, res.Attempted = mech, true
-	cl, err := newSASLClient(mech, c, c.Username, d.t.Host, d.t.Port)
-	if err != nil {
-		return res, err
-	}
-	_, ir, err := cl.Start()
-	if err != nil {
-		return res, err
-	}
-	cmd, shown := "AUTH "+mech, ""
-	if ir != nil {
-		cmd, shown = cmd+" "+b64(ir), "AUTH "+mech+" "+redacted
-	}
-	if err := d.w.writeLine(cmd, shown); err != nil {
-		return res, stageErr(d.w, "AUTH", err)
-	}
-	for range 10 {
-		cont, ok, text, err := readPOP3Auth(d.w)
-		if err != nil {
-			return res, stageErr(d.w, "AUTH", err)
-		}
-		if !cont {
-			res.OK = ok
-			if !ok {
-				res.Error = "-ERR " + text
+	return runSASL(d.w, mech, c, d.t, res, saslFraming{stage: "AUTH", prefix: "AUTH ", inlineIR: true,
+		read: func() (saslStep, string, error) {
+			cont, ok, text, err := readPOP3Auth(d.w)
+			switch {
+			case err != nil:
+				return 0, "", err
+			case cont:
+				return saslContinue, text, nil
+			case ok:
+				return saslSuccess, "", nil
 			}
-			return res, nil
-		}
-		chal, derr := unb64(text)
-		var out []byte
-		if derr == nil {
-			out, derr = cl.Next(chal)
-		}
-		if derr != nil {
-			d.w.writeLine("*", "")
-			readPOP3Auth(d.w)
-			res.Error = "login exchange failed: " + derr.Error()
-			return res, nil
-		}
-		if err := d.w.writeLine(b64(out), redacted); err != nil {
-			return res, stageErr(d.w, "AUTH", err)
-		}
-	}
-	res.Error = "login exchange did not end"
-	return res, nil
+			return saslFailure, "-ERR " + text, nil
+		}})
 }
 
 func (d *pop3Dialogue) userPass(c *Credentials, res *AuthResult) (*AuthResult, error) {
@@ -318,5 +216,77 @@ func (d *pop3Dialogue) apop(c *Credentials, res *AuthResult) (*AuthResult, error
 	if !ok {
 		res.Error = "-ERR " + text
 	}
+	return res, nil
+}
+
+// saslFraming is what differs between the protocols' SASL exchanges (RFC 4422 §4): how the
+// command starts, whether an initial response may ride on it, and how answers are read.
+type saslFraming struct {
+	stage    string
+	prefix   string // "AUTH " or "a5 AUTHENTICATE "
+	inlineIR bool   // the initial response may follow the mechanism name
+	read     func() (saslStep, string, error)
+}
+
+type saslStep int
+
+const (
+	saslContinue saslStep = iota // a challenge (base64 text) follows
+	saslSuccess
+	saslFailure // the text is the server's refusal
+)
+
+// runSASL drives one SASL exchange. Every client line carries a secret and is shown redacted.
+func runSASL(w *wire, mech string, c *Credentials, t Target, res *AuthResult, f saslFraming) (*AuthResult, error) {
+	cl, err := newSASLClient(mech, c, c.Username, t.Host, t.Port)
+	if err != nil {
+		return res, err
+	}
+	_, ir, err := cl.Start()
+	if err != nil {
+		return res, err
+	}
+	line, shown := f.prefix+mech, ""
+	inline := ir != nil && f.inlineIR
+	if inline {
+		line, shown = line+" "+b64(ir), f.prefix+mech+" "+redacted
+	}
+	if err := w.writeLine(line, shown); err != nil {
+		return res, stageErr(w, f.stage, err)
+	}
+	pending := ir != nil && !inline // sent in answer to the first (empty) challenge instead
+	for range 10 {
+		step, text, err := f.read()
+		if err != nil {
+			return res, stageErr(w, f.stage, err)
+		}
+		switch step {
+		case saslSuccess:
+			res.OK = true
+			return res, nil
+		case saslFailure:
+			res.Error = text
+			return res, nil
+		}
+		var out []byte
+		if pending {
+			out, pending = ir, false
+		} else {
+			chal, derr := unb64(text)
+			if derr == nil {
+				out, derr = cl.Next(chal)
+			}
+			if derr != nil {
+				w.writeLine("*", "") // cancel the exchange (RFC 4954 §4, RFC 9051 §6.2.2, RFC 5034 §4)
+				f.read()
+				res.Error = "login exchange failed: " + derr.Error()
+				return res, nil
+			}
+		}
+		if err := w.writeLine(b64(out), redacted); err != nil {
+			return res, stageErr(w, f.stage, err)
+		}
+	}
+	res.Error = "login exchange did not end"
 	return res, nil
 }

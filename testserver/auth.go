@@ -146,3 +146,34 @@ func outcome(ok bool) string {
 	}
 	return "fail"
 }
+
+// serveSASL runs "AUTH MECH [initial-response]" (SMTP, POP3) or "AUTHENTICATE MECH [ir]"
+// (IMAP): args are the words after the command, prefix frames each challenge ("334 " for
+// SMTP, "+ " for IMAP and POP3). It records the attempt and reports success; known is false
+// when the mechanism is not advertised.
+func (c *conn) serveSASL(args []string, prefix string) (known, ok bool) {
+	if len(args) == 0 || !c.advertises(args[0]) {
+		return false, false
+	}
+	mech := strings.ToUpper(args[0])
+	var ir []byte
+	if len(args) > 1 {
+		ir, _ = decodeB64(args[1])
+	}
+	step := func(chal []byte) ([]byte, error) {
+		if err := c.send(prefix + encodeB64(chal)); err != nil {
+			return nil, err
+		}
+		l, err := c.readLine()
+		if err != nil {
+			return nil, err
+		}
+		if l == "*" {
+			return nil, errStop
+		}
+		return decodeB64(l)
+	}
+	user, ok := c.saslExchange(mech, ir, len(args) > 1, step)
+	c.s.auth.add(mech + " " + user + " " + outcome(ok))
+	return true, ok
+}

@@ -100,31 +100,11 @@ func (c *conn) imap() {
 }
 
 func (c *conn) imapAuthenticate(tag, rest string) error {
-	args := strings.Fields(rest)[1:]
-	if len(args) == 0 || !c.advertises(args[0]) {
+	known, ok := c.serveSASL(strings.Fields(rest)[1:], "+ ")
+	switch {
+	case !known:
 		return c.send(tag + " NO Unsupported authentication mechanism")
-	}
-	mech := strings.ToUpper(args[0])
-	var ir []byte
-	if len(args) > 1 {
-		ir, _ = decodeB64(args[1])
-	}
-	step := func(chal []byte) ([]byte, error) {
-		if err := c.send("+ " + encodeB64(chal)); err != nil {
-			return nil, err
-		}
-		l, err := c.readLine()
-		if err != nil {
-			return nil, err
-		}
-		if l == "*" {
-			return nil, errStop
-		}
-		return decodeB64(l)
-	}
-	user, ok := c.saslExchange(mech, ir, len(args) > 1, step)
-	c.s.auth.add(mech + " " + user + " " + outcome(ok))
-	if ok {
+	case ok:
 		return c.send(tag + " OK Logged in")
 	}
 	return c.send(tag + " NO [AUTHENTICATIONFAILED] Authentication failed.")

@@ -115,31 +115,11 @@ func (c *conn) pop3() {
 }
 
 func (c *conn) pop3Auth(line string) error {
-	args := strings.Fields(line)[1:]
-	if len(args) == 0 || !c.advertises(args[0]) {
+	known, ok := c.serveSASL(strings.Fields(line)[1:], "+ ")
+	switch {
+	case !known:
 		return c.send("-ERR Unsupported authentication mechanism")
-	}
-	mech := strings.ToUpper(args[0])
-	var ir []byte
-	if len(args) > 1 {
-		ir, _ = decodeB64(args[1])
-	}
-	step := func(chal []byte) ([]byte, error) {
-		if err := c.send("+ " + encodeB64(chal)); err != nil {
-			return nil, err
-		}
-		l, err := c.readLine()
-		if err != nil {
-			return nil, err
-		}
-		if l == "*" {
-			return nil, errStop
-		}
-		return decodeB64(l)
-	}
-	user, ok := c.saslExchange(mech, ir, len(args) > 1, step)
-	c.s.auth.add(mech + " " + user + " " + outcome(ok))
-	if ok {
+	case ok:
 		return c.send("+OK Logged in.")
 	}
 	return c.send("-ERR [AUTH] Authentication failed.")

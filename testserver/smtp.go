@@ -103,34 +103,11 @@ func (c *conn) smtp() {
 }
 
 func (c *conn) smtpAuth(line string) error {
-	args := strings.Fields(line)[1:]
-	if len(args) == 0 || !c.advertises(args[0]) {
+	known, ok := c.serveSASL(strings.Fields(line)[1:], "334 ")
+	switch {
+	case !known:
 		return c.send("504 5.5.4 Unrecognized authentication type")
-	}
-	mech := strings.ToUpper(args[0])
-	var ir []byte
-	if len(args) > 1 {
-		var err error
-		if ir, err = decodeB64(args[1]); err != nil {
-			return c.send("501 5.5.2 Cannot decode the initial response")
-		}
-	}
-	step := func(chal []byte) ([]byte, error) {
-		if err := c.send("334 " + encodeB64(chal)); err != nil {
-			return nil, err
-		}
-		l, err := c.readLine()
-		if err != nil {
-			return nil, err
-		}
-		if l == "*" {
-			return nil, errStop
-		}
-		return decodeB64(l)
-	}
-	user, ok := c.saslExchange(mech, ir, len(args) > 1, step)
-	c.s.auth.add(mech + " " + user + " " + outcome(ok))
-	if ok {
+	case ok:
 		return c.send("235 2.7.0 Authentication successful")
 	}
 	return c.send("535 5.7.8 Error: authentication failed")

@@ -123,11 +123,24 @@ func TestRealServers(t *testing.T) {
 	})
 
 	t.Run("expired-and-wrong-name-certificates", func(t *testing.T) {
+		// Trust comes from SSL_CERT_FILE here, as Go programs everywhere honour it.
 		for host, reason := range map[string]string{"expired.realmail.test": "expired", "wrongname.realmail.test": "name_mismatch"} {
-			rs, code := probeJSON(t, "--ca-file", ca, "--no-proxy", host+":993")
+			out, errOut, code := mailscoutEnv(t, []string{"SSL_CERT_FILE=" + ca}, "", "probe", "--json", "--no-proxy", host+":993")
+			var doc struct {
+				Results []probe.Result `json:"results"`
+			}
+			if err := json.Unmarshal([]byte(out), &doc); err != nil {
+				t.Fatalf("%v\n%s\n%s", err, out, errOut)
+			}
+			rs := doc.Results
 			if code != 0 || len(rs) != 1 || !rs[0].OK || rs[0].TLS == nil || rs[0].TLS.CertValid || rs[0].TLS.CertReason != reason || !hasCode(rs[0].Warnings, "cert_invalid") {
 				t.Errorf("%s: exit %d %+v", host, code, rs)
 			}
+		}
+		// The valid ones are valid through SSL_CERT_FILE too.
+		out, _, code := mailscoutEnv(t, []string{"SSL_CERT_FILE=" + ca}, "", "probe", "--no-proxy", "imap.srvmail.test:993")
+		if code != 0 || !strings.Contains(out, "TLS 1.3 | valid") {
+			t.Errorf("SSL_CERT_FILE: exit %d\n%s", code, out)
 		}
 	})
 

@@ -99,11 +99,17 @@ func writeFile(t *testing.T, name, content string) string {
 // mailscout runs the binary as a user would; it returns stdout, stderr and the exit code.
 func mailscout(t *testing.T, stdin string, args ...string) (string, string, int) {
 	t.Helper()
+	return mailscoutEnv(t, nil, stdin, args...)
+}
+
+// mailscoutEnv is mailscout with extra environment variables ("NAME=value").
+func mailscoutEnv(t *testing.T, env []string, stdin string, args ...string) (string, string, int) {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.Stdin = strings.NewReader(stdin)
-	cmd.Env = append(os.Environ(), "ALL_PROXY=")
+	cmd.Env = append(append(os.Environ(), "ALL_PROXY="), env...)
 	err := cmd.Run()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {

@@ -24,7 +24,7 @@ Demo domains:
   guess.example      publishes nothing: found by guessing host names; its 465 has an expired certificate
   customer.example   hosted behind a provider's MX; the provider publishes autoconfig
   autoconf.example   autoconfig XML with odd host names and a local-part username
-  broken.example     wrong-name certificate, a filtered implicit-TLS port, STARTTLS injection
+  broken.example     wrong-name certificate, a filtered and a silent implicit-TLS port, STARTTLS injection
 
 Every server knows the account alice@<domain> with the password "demo-password" (and alice@
 autoconf.example logs in as "alice"): try --user and --password-stdin.`

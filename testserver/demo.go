@@ -88,6 +88,8 @@ func DemoSpec() WorldSpec {
 			{Name: "mail.broken.example", Services: []Service{
 				{Port: 465, Filtered: true},
 				{Port: 587, Config: Config{Protocol: SMTP, Mode: StartTLS, Behavior: Injection}},
+				// Accepts, then says nothing, not even to a ClientHello.
+				{Port: 995, Config: Config{Protocol: POP3, Mode: Plain, Behavior: Silent}},
 				{Port: 993, Config: Config{Protocol: IMAP, Mode: TLS, Cert: CertWrongName, AuthAfterTLS: imapAuth}},
 				{Port: 143, Config: Config{Protocol: IMAP, Mode: StartTLS, LoginDisabledBeforeTLS: true, AuthAfterTLS: imapAuth}},
 			}},

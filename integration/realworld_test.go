@@ -207,7 +207,7 @@ local %s {
   ssl_key = <%s
 }
 disable_plaintext_auth = yes
-auth_mechanisms = plain login cram-md5
+auth_mechanisms = plain login cram-md5 scram-sha-256
 passdb {
   driver = passwd-file
   args = scheme=PLAIN %s

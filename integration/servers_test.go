@@ -52,12 +52,12 @@ func TestRealServers(t *testing.T) {
 	t.Run("srv-published", func(t *testing.T) {
 		r := discoverJSON(t, append(base, "alice@srvmail.test")...)
 		want := []string{
-			"smtp mx.srvmail.test:465 tls #1 PLAIN,LOGIN,CRAM-MD5",
-			"smtp mx.srvmail.test:587 starttls #2 PLAIN,LOGIN,CRAM-MD5",
-			"imap imap.srvmail.test:993 tls #1 PLAIN,LOGIN,CRAM-MD5",
-			"imap imap.srvmail.test:143 starttls #2 PLAIN,LOGIN,CRAM-MD5",
-			"pop3 imap.srvmail.test:995 tls #1 PLAIN,LOGIN,CRAM-MD5",
-			"pop3 imap.srvmail.test:110 starttls #2 PLAIN,LOGIN,CRAM-MD5",
+			"smtp mx.srvmail.test:465 tls #1 PLAIN,LOGIN,CRAM-MD5,SCRAM-SHA-256",
+			"smtp mx.srvmail.test:587 starttls #2 PLAIN,LOGIN,CRAM-MD5,SCRAM-SHA-256",
+			"imap imap.srvmail.test:993 tls #1 PLAIN,LOGIN,CRAM-MD5,SCRAM-SHA-256",
+			"imap imap.srvmail.test:143 starttls #2 PLAIN,LOGIN,CRAM-MD5,SCRAM-SHA-256",
+			"pop3 imap.srvmail.test:995 tls #1 PLAIN,LOGIN,CRAM-MD5,SCRAM-SHA-256",
+			"pop3 imap.srvmail.test:110 starttls #2 PLAIN,LOGIN,CRAM-MD5,SCRAM-SHA-256",
 		}
 		if got := summary(r); !slices.Equal(got, want) {
 			t.Fatalf("configs:\n%q\nwant:\n%q", got, want)
@@ -175,7 +175,7 @@ func TestRealServers(t *testing.T) {
 			{probe.POP3, "imap.srvmail.test", 995, probe.TLS},
 		} {
 			cfg := config(r, c.p, c.host, c.port, c.sec)
-			if cfg == nil || cfg.Auth == nil || !cfg.Auth.OK || cfg.Auth.Mechanism != "CRAM-MD5" || cfg.Rank != 1 {
+			if cfg == nil || cfg.Auth == nil || !cfg.Auth.OK || cfg.Auth.Mechanism != "SCRAM-SHA-256" || cfg.Rank != 1 {
 				t.Errorf("%s %s:%d: %+v", c.p, c.host, c.port, cfg)
 			}
 		}
@@ -183,7 +183,7 @@ func TestRealServers(t *testing.T) {
 			t.Errorf("recommended: %+v %+v", r.Recommended.Incoming, r.Recommended.Outgoing)
 		}
 		// Each mechanism the user allows, on real servers.
-		for _, mech := range []string{"PLAIN", "LOGIN", "CRAM-MD5"} {
+		for _, mech := range []string{"PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256"} {
 			for _, target := range []string{"mx.srvmail.test:587", "imap.srvmail.test:993", "imap.srvmail.test:995"} {
 				rs, code := probeJSON(t, "--ca-file", ca, "--no-proxy", "--user", userName, "--password-env", "MAILSCOUT_TEST_PW", "--auth", mech, "--security", map[bool]string{true: "starttls", false: "tls"}[strings.HasSuffix(target, ":587")], target)
 				if code != 0 || rs[0].Auth == nil || !rs[0].Auth.OK || rs[0].Auth.Mechanism != mech {
@@ -220,7 +220,7 @@ func TestRealServers(t *testing.T) {
 
 	t.Run("table-for-a-human", func(t *testing.T) {
 		out, _, code := mailscout(t, "", "discover", "--ca-file", ca, "--no-ispdb", "--no-proxy", "alice@srvmail.test")
-		if code != 0 || !strings.Contains(out, "| 1    | smtp     | mx.srvmail.test   | 465  | tls      | PLAIN LOGIN CRAM-MD5 | TLS 1.3, cert valid | srv,mx") {
+		if code != 0 || !strings.Contains(out, "| 1    | smtp     | mx.srvmail.test   | 465  | tls      | PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256 | TLS 1.3, cert valid | srv,mx") {
 			t.Errorf("exit %d\n%s", code, out)
 		}
 	})

@@ -10,12 +10,18 @@ import (
 // LOGIN (RFC 9051 §6.2.2–6.2.3, SASL-IR RFC 4959), POP3 AUTH (RFC 5034), USER/PASS and APOP
 // (RFC 1939 §7). Every line that carries a secret is shown redacted in the transcript.
 
+// b64 encodes an initial response: an empty one is "=" (RFC 4954 §4, RFC 4959 §3), so that it
+// differs from none.
 func b64(b []byte) string {
 	if len(b) == 0 {
 		return "="
 	}
 	return base64.StdEncoding.EncodeToString(b)
 }
+
+// b64Response encodes an answer to a challenge: an empty one is an empty line (RFC 4954 §4).
+// Dovecot rejects "=" there ("Invalid base64 data in continued response").
+func b64Response(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
 func unb64(s string) ([]byte, error) {
 	s = strings.TrimSpace(s)
@@ -283,7 +289,7 @@ func runSASL(w *wire, mech string, c *Credentials, t Target, res *AuthResult, f 
 				return res, nil
 			}
 		}
-		if err := w.writeLine(b64(out), redacted); err != nil {
+		if err := w.writeLine(b64Response(out), redacted); err != nil {
 			return res, stageErr(w, f.stage, err)
 		}
 	}

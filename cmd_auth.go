@@ -71,17 +71,15 @@ func (f *authFlags) credentials(needUser bool, stdinTaken bool) (*probe.Credenti
 	case sources > 1:
 		return nil, errors.New("--password-env, --password-stdin and --oauth-token-env: choose one")
 	case f.oauthTokenEnv != "":
-		tok, ok := os.LookupEnv(f.oauthTokenEnv)
-		if !ok || tok == "" {
-			return nil, fmt.Errorf("--oauth-token-env: $%s is not set", f.oauthTokenEnv)
+		var err error
+		if c.OAuthToken, err = secretFromEnv("--oauth-token-env", f.oauthTokenEnv); err != nil {
+			return nil, err
 		}
-		c.OAuthToken = tok
 	case f.passwordEnv != "":
-		pw, ok := os.LookupEnv(f.passwordEnv)
-		if !ok {
-			return nil, fmt.Errorf("--password-env: $%s is not set", f.passwordEnv)
+		var err error
+		if c.Password, err = secretFromEnv("--password-env", f.passwordEnv); err != nil {
+			return nil, err
 		}
-		c.Password = pw
 	case f.passwordStdin || term.IsTerminal(int(os.Stdin.Fd())):
 		if stdinTaken {
 			return nil, errors.New("standard input cannot carry both the proxy password and the login password: use --password-env")

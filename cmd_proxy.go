@@ -69,11 +69,9 @@ func (f *proxyFlags) dialer() (*proxy.Dialer, error) {
 	case f.passwordEnv != "" && f.passwordStdin:
 		return nil, errors.New("--proxy-password-env and --proxy-password-stdin: choose one")
 	case f.passwordEnv != "":
-		pw, ok := os.LookupEnv(f.passwordEnv)
-		if !ok {
-			return nil, fmt.Errorf("--proxy-password-env: $%s is not set", f.passwordEnv)
+		if d.Password, err = secretFromEnv("--proxy-password-env", f.passwordEnv); err != nil {
+			return nil, err
 		}
-		d.Password = pw
 	case f.passwordStdin:
 		pw, err := stdinLine()
 		if err != nil {
@@ -85,4 +83,13 @@ func (f *proxyFlags) dialer() (*proxy.Dialer, error) {
 		return nil, errors.New("a proxy password needs a user: --proxy scheme://USER@host:port")
 	}
 	return d, nil
+}
+
+// secretFromEnv reads a password or token from the environment variable a flag names.
+func secretFromEnv(flagName, variable string) (string, error) {
+	v, ok := os.LookupEnv(variable)
+	if !ok || v == "" {
+		return "", fmt.Errorf("%s: $%s is not set", flagName, variable)
+	}
+	return v, nil
 }

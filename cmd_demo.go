@@ -9,7 +9,7 @@ import (
 	"github.com/mailscout/mailscout/discover"
 	"github.com/mailscout/mailscout/probe"
 	"github.com/mailscout/mailscout/probe/proxy"
-	"github.com/mailscout/mailscout/testserver"
+	"github.com/mailscout/mailscout/mailsim"
 )
 
 const demoSynopsis = `demo [flags] [DOMAIN…]
@@ -29,7 +29,7 @@ Demo domains:
 Every server knows the account alice@<domain> with the password "demo-password" (and alice@
 autoconf.example logs in as "alice"): try --user and --password-stdin.`
 
-var demoDomains = []string{testserver.DemoSRV, testserver.DemoGuess, testserver.DemoHosted, testserver.DemoAutoconf, testserver.DemoBroken}
+var demoDomains = []string{mailsim.DemoSRV, mailsim.DemoGuess, mailsim.DemoHosted, mailsim.DemoAutoconf, mailsim.DemoBroken}
 
 func runDemo(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("demo", demoSynopsis, stderr)
@@ -55,7 +55,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageError(stderr, fs, err.Error())
 	}
-	world, err := testserver.StartWorld(testserver.DemoSpec())
+	world, err := mailsim.StartWorld(mailsim.DemoSpec())
 	if err != nil {
 		fmt.Fprintf(stderr, "mailscout demo: %v\n", err)
 		return exitNotWorks
@@ -98,7 +98,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 }
 
 // probeWorld probes every service of the world in every mode that makes sense for its port.
-func probeWorld(ctx context.Context, world *testserver.World, opts probe.Options, of outputFlags, stdout, stderr io.Writer) int {
+func probeWorld(ctx context.Context, world *mailsim.World, opts probe.Options, of outputFlags, stdout, stderr io.Writer) int {
 	opts.Transcript = of.transcript
 	opts.SkipQuitReply = false
 	var targets []probe.Target
@@ -117,8 +117,8 @@ func probeWorld(ctx context.Context, world *testserver.World, opts probe.Options
 }
 
 // startDemoProxy starts an in-process proxy of the given kind that reaches the demo world.
-func startDemoProxy(world *testserver.World, kind string) (*testserver.Proxy, error) {
-	cfg := testserver.ProxyConfig{Dial: world.DialContext, User: "demo", Password: "demo-password"}
+func startDemoProxy(world *mailsim.World, kind string) (*mailsim.Proxy, error) {
+	cfg := mailsim.ProxyConfig{Dial: world.DialContext, User: "demo", Password: "demo-password"}
 	switch kind {
 	case "socks4", "socks4a":
 		cfg.Kind, cfg.Password = "socks4", ""
@@ -129,5 +129,5 @@ func startDemoProxy(world *testserver.World, kind string) (*testserver.Proxy, er
 	default:
 		return nil, fmt.Errorf("--demo-proxy %q: want socks4, socks4a, socks5, socks5h or http", kind)
 	}
-	return testserver.StartProxy(cfg)
+	return mailsim.StartProxy(cfg)
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/mailscout/mailscout/testserver"
+	"github.com/mailscout/mailscout/mailsim"
 )
 
 func TestMain(m *testing.M) {
@@ -30,7 +30,7 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
-			ca, err := testserver.NewCA("mailscout Script CA")
+			ca, err := mailsim.NewCA("mailscout Script CA")
 			if err != nil {
 				return err
 			}
@@ -39,14 +39,14 @@ func TestScripts(t *testing.T) {
 				return err
 			}
 			env.Setenv("CAFILE", caFile)
-			servers := map[string]testserver.Config{
-				"SMTPS":  {Protocol: testserver.SMTP, Mode: testserver.TLS, Hostname: "127.0.0.1", AuthAfterTLS: []string{"PLAIN", "LOGIN"}},
-				"SUB":    {Protocol: testserver.SMTP, Mode: testserver.StartTLS, Hostname: "127.0.0.1", AuthAfterTLS: []string{"PLAIN"}},
-				"IMAP":   {Protocol: testserver.IMAP, Mode: testserver.StartTLS, Hostname: "127.0.0.1", LoginDisabledBeforeTLS: true, AuthAfterTLS: []string{"PLAIN"}},
-				"SILENT": {Protocol: testserver.SMTP, Mode: testserver.Plain, Behavior: testserver.Silent},
+			servers := map[string]mailsim.Config{
+				"SMTPS":  {Protocol: mailsim.SMTP, Mode: mailsim.TLS, Hostname: "127.0.0.1", AuthAfterTLS: []string{"PLAIN", "LOGIN"}},
+				"SUB":    {Protocol: mailsim.SMTP, Mode: mailsim.StartTLS, Hostname: "127.0.0.1", AuthAfterTLS: []string{"PLAIN"}},
+				"IMAP":   {Protocol: mailsim.IMAP, Mode: mailsim.StartTLS, Hostname: "127.0.0.1", LoginDisabledBeforeTLS: true, AuthAfterTLS: []string{"PLAIN"}},
+				"SILENT": {Protocol: mailsim.SMTP, Mode: mailsim.Plain, Behavior: mailsim.Silent},
 			}
 			for name, cfg := range servers {
-				s, err := testserver.Start(cfg, ca)
+				s, err := mailsim.Start(cfg, ca)
 				if err != nil {
 					return err
 				}
@@ -54,7 +54,7 @@ func TestScripts(t *testing.T) {
 				env.Setenv(name, strconv.Itoa(s.Port()))
 			}
 			// A port that was just free: nothing listens there.
-			s, err := testserver.Start(testserver.Config{Protocol: testserver.SMTP, Mode: testserver.Plain}, nil)
+			s, err := mailsim.Start(mailsim.Config{Protocol: mailsim.SMTP, Mode: mailsim.Plain}, nil)
 			if err != nil {
 				return err
 			}

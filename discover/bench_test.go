@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/mailscout/mailscout/discover"
-	"github.com/mailscout/mailscout/testserver"
+	"github.com/mailscout/mailscout/mailsim"
 )
 
 // benchRTT is the simulated round trip of the benchmark world: every connect, DNS answer and
@@ -20,15 +20,15 @@ const criticalPath = 6 * benchRTT
 
 // benchSpec: bench.example publishes SRV for submission and IMAP on box7.bench.example, says
 // POP3 is not offered, and has a guessed POP3 host whose port never greets.
-func benchSpec(filterBest bool) testserver.WorldSpec {
+func benchSpec(filterBest bool) mailsim.WorldSpec {
 	auth := []string{"PLAIN", "LOGIN"}
-	best := testserver.Service{Port: 993, Config: testserver.Config{Protocol: testserver.IMAP, Mode: testserver.TLS, AuthAfterTLS: auth, GreetingCaps: true}}
+	best := mailsim.Service{Port: 993, Config: mailsim.Config{Protocol: mailsim.IMAP, Mode: mailsim.TLS, AuthAfterTLS: auth, GreetingCaps: true}}
 	if filterBest {
-		best = testserver.Service{Port: 993, Filtered: true}
+		best = mailsim.Service{Port: 993, Filtered: true}
 	}
-	return testserver.WorldSpec{
+	return mailsim.WorldSpec{
 		RTT: benchRTT,
-		Zones: []testserver.Zone{{Domain: "bench.example", MX: []testserver.MX{{Host: "mx.bench.example", Preference: 10}}, SRV: []testserver.SRV{
+		Zones: []mailsim.Zone{{Domain: "bench.example", MX: []mailsim.MX{{Host: "mx.bench.example", Preference: 10}}, SRV: []mailsim.SRV{
 			{Service: "_submissions._tcp", Target: "box7.bench.example", Port: 465},
 			{Service: "_submission._tcp", Target: "box7.bench.example", Port: 587, Priority: 10},
 			{Service: "_imaps._tcp", Target: "box7.bench.example", Port: 993},
@@ -36,22 +36,22 @@ func benchSpec(filterBest bool) testserver.WorldSpec {
 			{Service: "_pop3s._tcp", Target: "."},
 			{Service: "_pop3._tcp", Target: "."},
 		}}},
-		Hosts: []testserver.Host{
-			{Name: "box7.bench.example", Services: []testserver.Service{
-				{Port: 465, Config: testserver.Config{Protocol: testserver.SMTP, Mode: testserver.TLS, AuthAfterTLS: auth}},
-				{Port: 587, Config: testserver.Config{Protocol: testserver.SMTP, Mode: testserver.StartTLS, AuthAfterTLS: auth}},
+		Hosts: []mailsim.Host{
+			{Name: "box7.bench.example", Services: []mailsim.Service{
+				{Port: 465, Config: mailsim.Config{Protocol: mailsim.SMTP, Mode: mailsim.TLS, AuthAfterTLS: auth}},
+				{Port: 587, Config: mailsim.Config{Protocol: mailsim.SMTP, Mode: mailsim.StartTLS, AuthAfterTLS: auth}},
 				best,
-				{Port: 143, Config: testserver.Config{Protocol: testserver.IMAP, Mode: testserver.StartTLS, AuthAfterTLS: auth}},
+				{Port: 143, Config: mailsim.Config{Protocol: mailsim.IMAP, Mode: mailsim.StartTLS, AuthAfterTLS: auth}},
 			}},
 			{Name: "mx.bench.example"},
-			{Name: "pop3.bench.example", Services: []testserver.Service{
-				{Port: 995, Config: testserver.Config{Protocol: testserver.POP3, Mode: testserver.Plain, Behavior: testserver.Silent}},
+			{Name: "pop3.bench.example", Services: []mailsim.Service{
+				{Port: 995, Config: mailsim.Config{Protocol: mailsim.POP3, Mode: mailsim.Plain, Behavior: mailsim.Silent}},
 			}},
 		},
 	}
 }
 
-func benchOptions(w *testserver.World) discover.Options {
+func benchOptions(w *mailsim.World) discover.Options {
 	o := discover.DefaultOptions() // default timeouts: 5 s connect, 4 s greeting
 	o.Resolver = &discover.DNSResolver{Servers: []string{w.DNSAddr()}}
 	o.Probe.Dial = w.DialContext
@@ -60,8 +60,8 @@ func benchOptions(w *testserver.World) discover.Options {
 	return o
 }
 
-func benchDiscover(b *testing.B, spec testserver.WorldSpec, fast bool, check func(*discover.Report)) {
-	w, err := testserver.StartWorld(spec)
+func benchDiscover(b *testing.B, spec mailsim.WorldSpec, fast bool, check func(*discover.Report)) {
+	w, err := mailsim.StartWorld(spec)
 	if err != nil {
 		b.Fatal(err)
 	}

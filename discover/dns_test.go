@@ -8,17 +8,17 @@ import (
 	"time"
 
 	"github.com/mailscout/mailscout/discover"
-	"github.com/mailscout/mailscout/testserver"
+	"github.com/mailscout/mailscout/mailsim"
 )
 
 func TestDNSResolver(t *testing.T) {
-	w, err := testserver.StartWorld(testserver.WorldSpec{
-		Zones: []testserver.Zone{
-			{Domain: "signed.example", Signed: true, MX: []testserver.MX{{Host: "b.signed.example", Preference: 20}, {Host: "a.signed.example", Preference: 10}},
-				SRV: []testserver.SRV{{Service: "_imaps._tcp", Target: "imap.signed.example", Port: 993, Priority: 1, Weight: 5}, {Service: "_pop3s._tcp", Target: "."}}},
-			{Domain: "big.example", TCPOnly: true, MX: []testserver.MX{{Host: "mx.big.example", Preference: 0}}},
+	w, err := mailsim.StartWorld(mailsim.WorldSpec{
+		Zones: []mailsim.Zone{
+			{Domain: "signed.example", Signed: true, MX: []mailsim.MX{{Host: "b.signed.example", Preference: 20}, {Host: "a.signed.example", Preference: 10}},
+				SRV: []mailsim.SRV{{Service: "_imaps._tcp", Target: "imap.signed.example", Port: 993, Priority: 1, Weight: 5}, {Service: "_pop3s._tcp", Target: "."}}},
+			{Domain: "big.example", TCPOnly: true, MX: []mailsim.MX{{Host: "mx.big.example", Preference: 0}}},
 		},
-		Hosts: []testserver.Host{
+		Hosts: []mailsim.Host{
 			{Name: "imap.signed.example", Addrs: []string{"192.0.2.80", "2001:db8::80"}},
 		},
 	})

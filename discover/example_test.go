@@ -5,13 +5,13 @@ import (
 	"fmt"
 
 	"github.com/mailscout/mailscout/discover"
-	"github.com/mailscout/mailscout/testserver"
+	"github.com/mailscout/mailscout/mailsim"
 )
 
 // Discovery against the built-in demo world. On the Internet, DefaultOptions alone is enough:
 // the system's resolvers, direct connections and the system's trust store.
 func ExampleRun() {
-	world, err := testserver.StartWorld(testserver.DemoSpec())
+	world, err := mailsim.StartWorld(mailsim.DemoSpec())
 	if err != nil {
 		panic(err)
 	}

@@ -7,17 +7,17 @@ import (
 
 	"github.com/mailscout/mailscout/discover"
 	"github.com/mailscout/mailscout/probe"
-	"github.com/mailscout/mailscout/testserver"
+	"github.com/mailscout/mailscout/mailsim"
 )
 
 // --fast returns the same recommendation as the full report, marked incomplete, without
 // waiting for the slow and silent endpoints.
 func TestFastGivesTheSameAnswer(t *testing.T) {
-	spec := testserver.DemoSpec()
+	spec := mailsim.DemoSpec()
 	// A silent guessed port: the full report waits for its greeting timeout, --fast need not,
 	// since it could not outrank the SRV-published implicit-TLS server even if it worked.
-	spec.Hosts = append(spec.Hosts, testserver.Host{Name: "imap.srv.example", Services: []testserver.Service{
-		{Port: 143, Config: testserver.Config{Protocol: testserver.IMAP, Mode: testserver.Plain, Behavior: testserver.Silent}},
+	spec.Hosts = append(spec.Hosts, mailsim.Host{Name: "imap.srv.example", Services: []mailsim.Service{
+		{Port: 143, Config: mailsim.Config{Protocol: mailsim.IMAP, Mode: mailsim.Plain, Behavior: mailsim.Silent}},
 	}})
 	_, o := startWorld(t, spec)
 	o.Probe.GreetingTimeout = 2 * time.Second
@@ -41,7 +41,7 @@ func TestFastGivesTheSameAnswer(t *testing.T) {
 // One connection per (host, port, security), whatever the number of sources naming it; the
 // plain configuration costs no connection of its own.
 func TestNoRedundantConnections(t *testing.T) {
-	w, o := startWorld(t, testserver.DemoSpec())
+	w, o := startWorld(t, mailsim.DemoSpec())
 	before := w.Accepted()
 	r := run(t, "alice@srv.example", o)
 	seen := map[string]bool{}
@@ -63,7 +63,7 @@ func TestNoRedundantConnections(t *testing.T) {
 
 // Cancellation stops a discovery at once and leaves nothing running (goleak checks at exit).
 func TestCancel(t *testing.T) {
-	spec := testserver.DemoSpec()
+	spec := mailsim.DemoSpec()
 	_, o := startWorld(t, spec)
 	o.Probe.GreetingTimeout = 10 * time.Second
 	o.Probe.ConnectTimeout = 10 * time.Second
@@ -80,7 +80,7 @@ func TestCancel(t *testing.T) {
 }
 
 func TestProtocolsFilter(t *testing.T) {
-	_, o := startWorld(t, testserver.DemoSpec())
+	_, o := startWorld(t, mailsim.DemoSpec())
 	o.Protocols = []probe.Protocol{probe.SMTP}
 	r := run(t, "alice@srv.example", o)
 	for _, p := range r.Probes {

@@ -7,13 +7,13 @@ import (
 	"github.com/mailscout/mailscout/discover"
 	"github.com/mailscout/mailscout/probe"
 	"github.com/mailscout/mailscout/probe/proxy"
-	"github.com/mailscout/mailscout/testserver"
+	"github.com/mailscout/mailscout/mailsim"
 )
 
 // Discovery through every kind of proxy finds the same working configurations as without one,
 // and says that it went through the proxy and that DNS stayed local.
 func TestDiscoveryThroughProxies(t *testing.T) {
-	w, direct := startWorld(t, testserver.DemoSpec())
+	w, direct := startWorld(t, mailsim.DemoSpec())
 	want := run(t, "carol@customer.example", direct)
 	summary := func(r *discover.Report) []string {
 		var out []string
@@ -24,7 +24,7 @@ func TestDiscoveryThroughProxies(t *testing.T) {
 	}
 	for _, kind := range []string{"socks4", "socks4a", "socks5", "socks5h", "http"} {
 		t.Run(kind, func(t *testing.T) {
-			cfg := testserver.ProxyConfig{Kind: kind, User: "u", Password: "p", Dial: w.DialContext}
+			cfg := mailsim.ProxyConfig{Kind: kind, User: "u", Password: "p", Dial: w.DialContext}
 			url := kind + "://u:p@"
 			switch kind {
 			case "socks4", "socks4a":
@@ -32,7 +32,7 @@ func TestDiscoveryThroughProxies(t *testing.T) {
 			case "socks5h":
 				cfg.Kind = "socks5"
 			}
-			px, err := testserver.StartProxy(cfg)
+			px, err := mailsim.StartProxy(cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -63,7 +63,7 @@ func TestDiscoveryThroughProxies(t *testing.T) {
 	}
 
 	t.Run("refusing-proxy", func(t *testing.T) {
-		px, err := testserver.StartProxy(testserver.ProxyConfig{Kind: "http", DenyPorts: []int{465, 587, 993, 143, 995, 110, 25}, Dial: w.DialContext})
+		px, err := mailsim.StartProxy(mailsim.ProxyConfig{Kind: "http", DenyPorts: []int{465, 587, 993, 143, 995, 110, 25}, Dial: w.DialContext})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,12 +8,12 @@ import (
 
 	"github.com/mailscout/mailscout/discover"
 	"github.com/mailscout/mailscout/probe"
-	"github.com/mailscout/mailscout/testserver"
+	"github.com/mailscout/mailscout/mailsim"
 )
 
 // The demo world's domains, each a scenario.
 func TestDemoScenarios(t *testing.T) {
-	w, o := startWorld(t, testserver.DemoSpec())
+	w, o := startWorld(t, mailsim.DemoSpec())
 
 	t.Run("srv", func(t *testing.T) {
 		r := run(t, "alice@srv.example", o)
@@ -100,45 +100,45 @@ func TestDemoScenarios(t *testing.T) {
 }
 
 func TestScenarios(t *testing.T) {
-	imap := func(mut func(*testserver.Config)) testserver.Config {
-		c := testserver.Config{Protocol: testserver.IMAP, Mode: testserver.TLS, AuthAfterTLS: []string{"PLAIN"}}
+	imap := func(mut func(*mailsim.Config)) mailsim.Config {
+		c := mailsim.Config{Protocol: mailsim.IMAP, Mode: mailsim.TLS, AuthAfterTLS: []string{"PLAIN"}}
 		if mut != nil {
 			mut(&c)
 		}
 		return c
 	}
-	spec := testserver.WorldSpec{
-		Zones: []testserver.Zone{
+	spec := mailsim.WorldSpec{
+		Zones: []mailsim.Zone{
 			{Domain: "slow.example"},
 			{Domain: "legacy.example"},
 			{Domain: "nomail.example", NullMX: true},
-			{Domain: "xn--bcher-kva.example", MX: []testserver.MX{{Host: "mail.xn--bcher-kva.example", Preference: 10}}},
+			{Domain: "xn--bcher-kva.example", MX: []mailsim.MX{{Host: "mail.xn--bcher-kva.example", Preference: 10}}},
 			{Domain: "httponly.example"},
 			{Domain: "isp.example"},
-			{Domain: "tcp.example", TCPOnly: true, MX: []testserver.MX{{Host: "mx.tcp.example", Preference: 10}}},
+			{Domain: "tcp.example", TCPOnly: true, MX: []mailsim.MX{{Host: "mx.tcp.example", Preference: 10}}},
 			{Domain: "servfail.example", ServFail: true},
 			{Domain: "elsewhere.example"},
 			{Domain: "ispdb.example"},
 			{Domain: "mixed.example"},
 		},
-		Web: []testserver.WebFile{
+		Web: []mailsim.WebFile{
 			{URL: "http://autoconfig.httponly.example/mail/config-v1.1.xml", Body: xmlFor("imap", "imap.elsewhere.example", 993, "SSL")},
 			{URL: "https://ispdb.example/v1.1/isp.example", Body: xmlFor("imap", "imap.elsewhere.example", 993, "SSL")},
 			// Wrong: port 993 speaks implicit TLS, not STARTTLS.
 			{URL: "https://autoconfig.mixed.example/mail/config-v1.1.xml", Body: xmlFor("imap", "imap.mixed.example", 993, "STARTTLS")},
 		},
-		Hosts: []testserver.Host{
-			{Name: "imap.slow.example", Services: []testserver.Service{
-				{Port: 993, Config: imap(func(c *testserver.Config) { c.GreetingDelay = 800 * time.Millisecond })},
-				{Port: 143, Config: imap(func(c *testserver.Config) { c.Mode = testserver.StartTLS })},
+		Hosts: []mailsim.Host{
+			{Name: "imap.slow.example", Services: []mailsim.Service{
+				{Port: 993, Config: imap(func(c *mailsim.Config) { c.GreetingDelay = 800 * time.Millisecond })},
+				{Port: 143, Config: imap(func(c *mailsim.Config) { c.Mode = mailsim.StartTLS })},
 			}},
-			{Name: "imap.legacy.example", Services: []testserver.Service{
-				{Port: 993, Config: imap(func(c *testserver.Config) { c.TLSMin, c.TLSMax = tls.VersionTLS10, tls.VersionTLS10 })},
+			{Name: "imap.legacy.example", Services: []mailsim.Service{
+				{Port: 993, Config: imap(func(c *mailsim.Config) { c.TLSMin, c.TLSMax = tls.VersionTLS10, tls.VersionTLS10 })},
 			}},
-			{Name: "mail.xn--bcher-kva.example", Services: []testserver.Service{{Port: 993, Config: imap(nil)}}},
-			{Name: "imap.elsewhere.example", Services: []testserver.Service{{Port: 993, Config: imap(nil)}}},
+			{Name: "mail.xn--bcher-kva.example", Services: []mailsim.Service{{Port: 993, Config: imap(nil)}}},
+			{Name: "imap.elsewhere.example", Services: []mailsim.Service{{Port: 993, Config: imap(nil)}}},
 			{Name: "mx.tcp.example"},
-			{Name: "imap.mixed.example", Services: []testserver.Service{{Port: 993, Config: imap(func(c *testserver.Config) { c.GreetingDelay = 200 * time.Millisecond })}}},
+			{Name: "imap.mixed.example", Services: []mailsim.Service{{Port: 993, Config: imap(func(c *mailsim.Config) { c.GreetingDelay = 200 * time.Millisecond })}}},
 		},
 	}
 	_, o := startWorld(t, spec)

@@ -6,7 +6,7 @@ import (
 
 	"github.com/mailscout/mailscout/discover"
 	"github.com/mailscout/mailscout/probe"
-	"github.com/mailscout/mailscout/testserver"
+	"github.com/mailscout/mailscout/mailsim"
 )
 
 func withPassword(o discover.Options, user, password string) discover.Options {
@@ -27,16 +27,16 @@ func authOf(t *testing.T, r *discover.Report, p probe.Protocol, host string, por
 }
 
 func TestVerifyCredentials(t *testing.T) {
-	spec := testserver.DemoSpec()
-	spec.Zones = append(spec.Zones, testserver.Zone{Domain: "verify.example", SRV: []testserver.SRV{
+	spec := mailsim.DemoSpec()
+	spec.Zones = append(spec.Zones, mailsim.Zone{Domain: "verify.example", SRV: []mailsim.SRV{
 		{Service: "_submissions._tcp", Target: "a.verify.example", Port: 465},
 		{Service: "_submission._tcp", Target: "b.verify.example", Port: 587, Priority: 10},
 	}})
 	spec.Hosts = append(spec.Hosts,
-		testserver.Host{Name: "a.verify.example", Services: []testserver.Service{{Port: 465, Config: testserver.Config{
-			Protocol: testserver.SMTP, Mode: testserver.TLS, AuthAfterTLS: []string{"CRAM-MD5", "PLAIN"}, Behavior: testserver.BrokenCRAM}}}},
-		testserver.Host{Name: "b.verify.example", Services: []testserver.Service{{Port: 587, Config: testserver.Config{
-			Protocol: testserver.SMTP, Mode: testserver.StartTLS, AuthAfterTLS: []string{"PLAIN"}}}}},
+		mailsim.Host{Name: "a.verify.example", Services: []mailsim.Service{{Port: 465, Config: mailsim.Config{
+			Protocol: mailsim.SMTP, Mode: mailsim.TLS, AuthAfterTLS: []string{"CRAM-MD5", "PLAIN"}, Behavior: mailsim.BrokenCRAM}}}},
+		mailsim.Host{Name: "b.verify.example", Services: []mailsim.Service{{Port: 587, Config: mailsim.Config{
+			Protocol: mailsim.SMTP, Mode: mailsim.StartTLS, AuthAfterTLS: []string{"PLAIN"}}}}},
 	)
 	spec.Users["alice@verify.example"] = "demo-password"
 	w, o := startWorld(t, spec)
@@ -142,4 +142,4 @@ func TestVerifyCredentials(t *testing.T) {
 }
 
 // loginsByHost maps each host of the world to the logins its servers saw.
-func loginsByHost(w *testserver.World) map[string][]string { return w.LoginAttempts() }
+func loginsByHost(w *mailsim.World) map[string][]string { return w.LoginAttempts() }

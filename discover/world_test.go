@@ -12,7 +12,7 @@ import (
 
 	"github.com/mailscout/mailscout/discover"
 	"github.com/mailscout/mailscout/probe"
-	"github.com/mailscout/mailscout/testserver"
+	"github.com/mailscout/mailscout/mailsim"
 )
 
 // TestMain checks that no test leaves a goroutine behind. Fuzzing runs without the check: the
@@ -27,9 +27,9 @@ func TestMain(m *testing.M) {
 
 // startWorld starts spec and returns options that make discovery use it for DNS, connections
 // and trust, with timeouts short enough for tests.
-func startWorld(t testing.TB, spec testserver.WorldSpec) (*testserver.World, discover.Options) {
+func startWorld(t testing.TB, spec mailsim.WorldSpec) (*mailsim.World, discover.Options) {
 	t.Helper()
-	w, err := testserver.StartWorld(spec)
+	w, err := mailsim.StartWorld(spec)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/mailscout/mailscout/discover"
-	"github.com/mailscout/mailscout/testserver"
+	"github.com/mailscout/mailscout/mailsim"
 )
 
 // proxiedWorld: proxied.test publishes SRV records for mail.proxied.test (127.0.1.10), which
@@ -18,22 +18,22 @@ import (
 func proxiedWorld(t *testing.T) (caFile string) {
 	t.Helper()
 	auth := []string{"PLAIN", "LOGIN"}
-	w, err := testserver.StartWorld(testserver.WorldSpec{
+	w, err := mailsim.StartWorld(mailsim.WorldSpec{
 		Bind:      true,
 		DNSListen: "127.0.0.1:53",
-		Zones: []testserver.Zone{{Domain: "proxied.test", MX: []testserver.MX{{Host: "mx.proxied.test", Preference: 10}}, SRV: []testserver.SRV{
+		Zones: []mailsim.Zone{{Domain: "proxied.test", MX: []mailsim.MX{{Host: "mx.proxied.test", Preference: 10}}, SRV: []mailsim.SRV{
 			{Service: "_submissions._tcp", Target: "mail.proxied.test", Port: 465},
 			{Service: "_imaps._tcp", Target: "mail.proxied.test", Port: 993},
 			{Service: "_pop3s._tcp", Target: "mail.proxied.test", Port: 995},
 		}}},
-		Hosts: []testserver.Host{
-			{Name: "mail.proxied.test", Addrs: []string{"127.0.1.10"}, Services: []testserver.Service{
-				{Port: 465, Config: testserver.Config{Protocol: testserver.SMTP, Mode: testserver.TLS, AuthAfterTLS: auth}},
-				{Port: 587, Config: testserver.Config{Protocol: testserver.SMTP, Mode: testserver.StartTLS, AuthAfterTLS: auth}},
-				{Port: 993, Config: testserver.Config{Protocol: testserver.IMAP, Mode: testserver.TLS, AuthAfterTLS: auth}},
-				{Port: 143, Config: testserver.Config{Protocol: testserver.IMAP, Mode: testserver.StartTLS, AuthAfterTLS: auth}},
-				{Port: 995, Config: testserver.Config{Protocol: testserver.POP3, Mode: testserver.TLS, AuthAfterTLS: auth}},
-				{Port: 110, Config: testserver.Config{Protocol: testserver.POP3, Mode: testserver.StartTLS, AuthAfterTLS: auth}},
+		Hosts: []mailsim.Host{
+			{Name: "mail.proxied.test", Addrs: []string{"127.0.1.10"}, Services: []mailsim.Service{
+				{Port: 465, Config: mailsim.Config{Protocol: mailsim.SMTP, Mode: mailsim.TLS, AuthAfterTLS: auth}},
+				{Port: 587, Config: mailsim.Config{Protocol: mailsim.SMTP, Mode: mailsim.StartTLS, AuthAfterTLS: auth}},
+				{Port: 993, Config: mailsim.Config{Protocol: mailsim.IMAP, Mode: mailsim.TLS, AuthAfterTLS: auth}},
+				{Port: 143, Config: mailsim.Config{Protocol: mailsim.IMAP, Mode: mailsim.StartTLS, AuthAfterTLS: auth}},
+				{Port: 995, Config: mailsim.Config{Protocol: mailsim.POP3, Mode: mailsim.TLS, AuthAfterTLS: auth}},
+				{Port: 110, Config: mailsim.Config{Protocol: mailsim.POP3, Mode: mailsim.StartTLS, AuthAfterTLS: auth}},
 			}},
 			{Name: "mx.proxied.test", Addrs: []string{"127.0.1.11"}},
 		},

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/mailscout/mailscout/testserver"
+	"github.com/mailscout/mailscout/mailsim"
 )
 
 // The real world: Debian's nsd, Postfix, Dovecot and nginx, configured by this file, listening
@@ -117,8 +117,8 @@ func realWorld(t *testing.T) (caFile string) {
 	must(t, err)
 	os.Chmod(dir, 0o755)
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	var ca *testserver.CA
-	ca, err = testserver.NewCA("mailscout Integration CA")
+	var ca *mailsim.CA
+	ca, err = mailsim.NewCA("mailscout Integration CA")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,12 +176,12 @@ func startNSD(t *testing.T, dir string) {
 	daemon(t, "127.0.0.1:53", "nsd", "-d", "-c", writeIn(t, dir, "nsd.conf", conf.String()))
 }
 
-func startDovecot(t *testing.T, dir string, ca *testserver.CA) {
-	cert, key, err := ca.IssueFiles(testserver.CertValid, dir, "dovecot", dovecotNames...)
+func startDovecot(t *testing.T, dir string, ca *mailsim.CA) {
+	cert, key, err := ca.IssueFiles(mailsim.CertValid, dir, "dovecot", dovecotNames...)
 	must(t, err)
-	ecert, ekey, err := ca.IssueFiles(testserver.CertExpired, dir, "dovecot-expired", "expired.realmail.test")
+	ecert, ekey, err := ca.IssueFiles(mailsim.CertExpired, dir, "dovecot-expired", "expired.realmail.test")
 	must(t, err)
-	wcert, wkey, err := ca.IssueFiles(testserver.CertWrongName, dir, "dovecot-wrongname", "wrongname.realmail.test")
+	wcert, wkey, err := ca.IssueFiles(mailsim.CertWrongName, dir, "dovecot-wrongname", "wrongname.realmail.test")
 	must(t, err)
 	// A {PLAIN} password lets CRAM-MD5 work; the file is read by the auth process only.
 	users := writeIn(t, dir, "users", userName+":{PLAIN}"+userPassword+"::::::\n")
@@ -229,9 +229,9 @@ service auth {
 	daemon(t, addr(dovecotIP, 993), "dovecot", "-F", "-c", writeIn(t, dir, "dovecot.conf", conf))
 }
 
-func startPostfix(t *testing.T, dir string, ca *testserver.CA) {
+func startPostfix(t *testing.T, dir string, ca *mailsim.CA) {
 	pdir := filepath.Join(dir, "postfix")
-	cert, key, err := ca.IssueFiles(testserver.CertValid, dir, "postfix", postfixNames...)
+	cert, key, err := ca.IssueFiles(mailsim.CertValid, dir, "postfix", postfixNames...)
 	must(t, err)
 	mainCF := fmt.Sprintf(`compatibility_level = 3.6
 queue_directory = %[1]s/queue
@@ -316,8 +316,8 @@ postlog    unix-dgram n  -  n  -  1  postlogd
 	})
 }
 
-func startNginx(t *testing.T, dir string, ca *testserver.CA) {
-	cert, key, err := ca.IssueFiles(testserver.CertValid, dir, "nginx", "autoconfig.hosting.test", "autoconfig.autoconf.test")
+func startNginx(t *testing.T, dir string, ca *mailsim.CA) {
+	cert, key, err := ca.IssueFiles(mailsim.CertValid, dir, "nginx", "autoconfig.hosting.test", "autoconfig.autoconf.test")
 	must(t, err)
 	writeIn(t, dir, "www/hosting/mail/config-v1.1.xml", hostingXML)
 	writeIn(t, dir, "www/autoconf/mail/config-v1.1.xml", autoconfXML)

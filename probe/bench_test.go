@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/mailscout/mailscout/probe"
-	"github.com/mailscout/mailscout/testserver"
+	"github.com/mailscout/mailscout/mailsim"
 )
 
 // Benchmarks measure the client alone: the server runs in a child process (this test binary,
@@ -30,7 +30,7 @@ const (
 // serveForBenchmark runs one server until stdin closes. It prints "ADDR host:port" first and
 // "STALL" each time a connection stalls (for the in-flight memory benchmark).
 func serveForBenchmark(mode string) {
-	ca, err := testserver.NewCA("bench CA")
+	ca, err := mailsim.NewCA("bench CA")
 	if err != nil {
 		panic(err)
 	}
@@ -39,9 +39,9 @@ func serveForBenchmark(mode string) {
 	}
 	var mu sync.Mutex
 	out := bufio.NewWriter(os.Stdout)
-	cfg := testserver.Config{Protocol: testserver.SMTP, Mode: testserver.StartTLS, AuthAfterTLS: []string{"PLAIN", "LOGIN"}}
+	cfg := mailsim.Config{Protocol: mailsim.SMTP, Mode: mailsim.StartTLS, AuthAfterTLS: []string{"PLAIN", "LOGIN"}}
 	if mode == "stall" {
-		cfg.Behavior = testserver.StallAfterTLS
+		cfg.Behavior = mailsim.StallAfterTLS
 		cfg.OnStall = func() {
 			mu.Lock()
 			defer mu.Unlock()
@@ -49,7 +49,7 @@ func serveForBenchmark(mode string) {
 			out.Flush()
 		}
 	}
-	srv, err := testserver.Start(cfg, ca)
+	srv, err := mailsim.Start(cfg, ca)
 	if err != nil {
 		panic(err)
 	}

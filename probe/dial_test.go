@@ -7,18 +7,18 @@ import (
 	"time"
 
 	"github.com/mailscout/mailscout/probe"
-	"github.com/mailscout/mailscout/testserver"
+	"github.com/mailscout/mailscout/mailsim"
 )
 
 // Addresses are raced RFC 8305 style: IPv6 first, IPv4 after the head start; a dead first
 // address costs the head start, not the connect timeout.
 func TestDialRace(t *testing.T) {
-	srv, err := testserver.Start(testserver.Config{Protocol: testserver.IMAP, Mode: testserver.TLS}, ca(t))
+	srv, err := mailsim.Start(mailsim.Config{Protocol: mailsim.IMAP, Mode: mailsim.TLS}, ca(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	n := testserver.NewNetwork()
+	n := mailsim.NewNetwork()
 	n.Filter("[2001:db8::1]:993")
 	n.Route("192.0.2.1:993", srv.Addr())
 	n.Route("192.0.2.2:993", srv.Addr())

@@ -7,12 +7,12 @@ import (
 	"time"
 
 	"github.com/mailscout/mailscout/probe"
-	"github.com/mailscout/mailscout/testserver"
+	"github.com/mailscout/mailscout/mailsim"
 )
 
 // A canceled context stops a probe blocked on a silent server at once, whatever its timeouts.
 func TestCancelStopsAtOnce(t *testing.T) {
-	srv, err := testserver.Start(testserver.Config{Protocol: testserver.SMTP, Mode: testserver.Plain, Behavior: testserver.Silent}, nil)
+	srv, err := mailsim.Start(mailsim.Config{Protocol: mailsim.SMTP, Mode: mailsim.Plain, Behavior: mailsim.Silent}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func TestCancelStopsAtOnce(t *testing.T) {
 
 // The overall deadline cuts a probe short even when every per-step timeout is longer.
 func TestOverallDeadline(t *testing.T) {
-	srv, err := testserver.Start(testserver.Config{Protocol: testserver.SMTP, Mode: testserver.Plain, Behavior: testserver.Silent}, nil)
+	srv, err := mailsim.Start(mailsim.Config{Protocol: mailsim.SMTP, Mode: mailsim.Plain, Behavior: mailsim.Silent}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestOverallDeadline(t *testing.T) {
 
 // The transcript marks direction and TLS state; the greeting is never preceded by a client line.
 func TestTranscript(t *testing.T) {
-	r := startProbe(t, testserver.Config{Protocol: testserver.SMTP, Mode: testserver.StartTLS, AuthAfterTLS: []string{"PLAIN"}}, 587, probe.StartTLS, nil)
+	r := startProbe(t, mailsim.Config{Protocol: mailsim.SMTP, Mode: mailsim.StartTLS, AuthAfterTLS: []string{"PLAIN"}}, 587, probe.StartTLS, nil)
 	if !r.OK {
 		t.Fatalf("probe failed: %s", r.Error)
 	}
@@ -90,7 +90,7 @@ func TestTranscript(t *testing.T) {
 
 // Without Transcript the result carries none (and the probe allocates none).
 func TestNoTranscriptByDefault(t *testing.T) {
-	r := startProbe(t, testserver.Config{Protocol: testserver.IMAP, Mode: testserver.TLS}, 993, probe.TLS, func(o *probe.Options) { o.Transcript = false })
+	r := startProbe(t, mailsim.Config{Protocol: mailsim.IMAP, Mode: mailsim.TLS}, 993, probe.TLS, func(o *probe.Options) { o.Transcript = false })
 	if !r.OK || r.Transcript != nil {
 		t.Errorf("ok=%v transcript=%d lines", r.OK, len(r.Transcript))
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/mailscout/mailscout/probe"
-	"github.com/mailscout/mailscout/testserver"
+	"github.com/mailscout/mailscout/mailsim"
 )
 
 const (
@@ -22,7 +22,7 @@ func TestLogin(t *testing.T) {
 	all := []string{"PLAIN", "LOGIN", "CRAM-MD5"}
 	tests := []struct {
 		name      string
-		cfg       testserver.Config
+		cfg       mailsim.Config
 		port      int
 		sec       probe.Security
 		cred      probe.Credentials
@@ -33,67 +33,67 @@ func TestLogin(t *testing.T) {
 		attempts  []string // what the server saw
 		reason    string   // in Auth.Error
 	}{
-		{"smtp/strongest-of-all", testserver.Config{Protocol: testserver.SMTP, Mode: testserver.StartTLS, AuthAfterTLS: all}, 587, probe.StartTLS,
+		{"smtp/strongest-of-all", mailsim.Config{Protocol: mailsim.SMTP, Mode: mailsim.StartTLS, AuthAfterTLS: all}, 587, probe.StartTLS,
 			probe.Credentials{Username: testUser, Password: testPassword}, "", true, true, "CRAM-MD5", []string{"CRAM-MD5 " + testUser + " ok"}, ""},
-		{"smtp/scram-sha-256-strongest", testserver.Config{Protocol: testserver.SMTP, Mode: testserver.TLS, AuthAfterTLS: []string{"PLAIN", "SCRAM-SHA-256", "CRAM-MD5"}}, 465, probe.TLS,
+		{"smtp/scram-sha-256-strongest", mailsim.Config{Protocol: mailsim.SMTP, Mode: mailsim.TLS, AuthAfterTLS: []string{"PLAIN", "SCRAM-SHA-256", "CRAM-MD5"}}, 465, probe.TLS,
 			probe.Credentials{Username: testUser, Password: testPassword}, "", true, true, "SCRAM-SHA-256", []string{"SCRAM-SHA-256 " + testUser + " ok"}, ""},
-		{"smtp/scram-wrong-password", testserver.Config{Protocol: testserver.SMTP, Mode: testserver.TLS, AuthAfterTLS: []string{"SCRAM-SHA-256"}}, 465, probe.TLS,
+		{"smtp/scram-wrong-password", mailsim.Config{Protocol: mailsim.SMTP, Mode: mailsim.TLS, AuthAfterTLS: []string{"SCRAM-SHA-256"}}, 465, probe.TLS,
 			probe.Credentials{Username: testUser, Password: "wrong"}, probe.KindAuth, true, false, "SCRAM-SHA-256", []string{"SCRAM-SHA-256 " + testUser + " fail"}, "535"},
-		{"imap/scram-sha-256", testserver.Config{Protocol: testserver.IMAP, Mode: testserver.TLS, AuthAfterTLS: []string{"SCRAM-SHA-256"}}, 993, probe.TLS,
+		{"imap/scram-sha-256", mailsim.Config{Protocol: mailsim.IMAP, Mode: mailsim.TLS, AuthAfterTLS: []string{"SCRAM-SHA-256"}}, 993, probe.TLS,
 			probe.Credentials{Username: testUser, Password: testPassword}, "", true, true, "SCRAM-SHA-256", []string{"SCRAM-SHA-256 " + testUser + " ok"}, ""},
-		{"pop3/scram-sha-256", testserver.Config{Protocol: testserver.POP3, Mode: testserver.TLS, AuthAfterTLS: []string{"SCRAM-SHA-256", "PLAIN"}}, 995, probe.TLS,
+		{"pop3/scram-sha-256", mailsim.Config{Protocol: mailsim.POP3, Mode: mailsim.TLS, AuthAfterTLS: []string{"SCRAM-SHA-256", "PLAIN"}}, 995, probe.TLS,
 			probe.Credentials{Username: testUser, Password: testPassword}, "", true, true, "SCRAM-SHA-256", []string{"SCRAM-SHA-256 " + testUser + " ok"}, ""},
-		{"smtp/only-plain-allowed", testserver.Config{Protocol: testserver.SMTP, Mode: testserver.TLS, AuthAfterTLS: all}, 465, probe.TLS,
+		{"smtp/only-plain-allowed", mailsim.Config{Protocol: mailsim.SMTP, Mode: mailsim.TLS, AuthAfterTLS: all}, 465, probe.TLS,
 			probe.Credentials{Username: testUser, Password: testPassword, Mechanisms: []string{"PLAIN"}}, "", true, true, "PLAIN", []string{"PLAIN " + testUser + " ok"}, ""},
-		{"smtp/login", testserver.Config{Protocol: testserver.SMTP, Mode: testserver.TLS, AuthAfterTLS: all}, 465, probe.TLS,
+		{"smtp/login", mailsim.Config{Protocol: mailsim.SMTP, Mode: mailsim.TLS, AuthAfterTLS: all}, 465, probe.TLS,
 			probe.Credentials{Username: testUser, Password: testPassword, Mechanisms: []string{"LOGIN"}}, "", true, true, "LOGIN", []string{"LOGIN " + testUser + " ok"}, ""},
-		{"smtp/wrong-password-once", testserver.Config{Protocol: testserver.SMTP, Mode: testserver.TLS, AuthAfterTLS: all}, 465, probe.TLS,
+		{"smtp/wrong-password-once", mailsim.Config{Protocol: mailsim.SMTP, Mode: mailsim.TLS, AuthAfterTLS: all}, 465, probe.TLS,
 			probe.Credentials{Username: testUser, Password: "wrong"}, probe.KindAuth, true, false, "CRAM-MD5", []string{"CRAM-MD5 " + testUser + " fail"}, "535 5.7.8"},
-		{"smtp/advertised-but-failing", testserver.Config{Protocol: testserver.SMTP, Mode: testserver.TLS, AuthAfterTLS: all, Behavior: testserver.BrokenCRAM}, 465, probe.TLS,
+		{"smtp/advertised-but-failing", mailsim.Config{Protocol: mailsim.SMTP, Mode: mailsim.TLS, AuthAfterTLS: all, Behavior: mailsim.BrokenCRAM}, 465, probe.TLS,
 			probe.Credentials{Username: testUser, Password: testPassword}, probe.KindAuth, true, false, "CRAM-MD5", []string{"CRAM-MD5 " + testUser + " fail"}, "535"},
-		{"smtp/xoauth2", testserver.Config{Protocol: testserver.SMTP, Mode: testserver.TLS, AuthAfterTLS: []string{"PLAIN", "XOAUTH2"}, Token: testToken}, 465, probe.TLS,
+		{"smtp/xoauth2", mailsim.Config{Protocol: mailsim.SMTP, Mode: mailsim.TLS, AuthAfterTLS: []string{"PLAIN", "XOAUTH2"}, Token: testToken}, 465, probe.TLS,
 			probe.Credentials{Username: testUser, OAuthToken: testToken}, "", true, true, "XOAUTH2", []string{"XOAUTH2 " + testUser + " ok"}, ""},
-		{"smtp/plaintext-only-sends-nothing", testserver.Config{Protocol: testserver.SMTP, Mode: testserver.Plain, AuthBeforeTLS: all}, 587, probe.Plain,
+		{"smtp/plaintext-only-sends-nothing", mailsim.Config{Protocol: mailsim.SMTP, Mode: mailsim.Plain, AuthBeforeTLS: all}, 587, probe.Plain,
 			probe.Credentials{Username: testUser, Password: testPassword}, "", false, false, "", nil, "not encrypted"},
-		{"smtp/plaintext-allowed", testserver.Config{Protocol: testserver.SMTP, Mode: testserver.Plain, AuthBeforeTLS: all}, 587, probe.Plain,
+		{"smtp/plaintext-allowed", mailsim.Config{Protocol: mailsim.SMTP, Mode: mailsim.Plain, AuthBeforeTLS: all}, 587, probe.Plain,
 			probe.Credentials{Username: testUser, Password: testPassword, AllowPlaintext: true, Mechanisms: []string{"PLAIN"}}, "", true, true, "PLAIN", []string{"PLAIN " + testUser + " ok"}, ""},
-		{"smtp/bad-certificate-sends-nothing", testserver.Config{Protocol: testserver.SMTP, Mode: testserver.TLS, AuthAfterTLS: all, Cert: testserver.CertExpired}, 465, probe.TLS,
+		{"smtp/bad-certificate-sends-nothing", mailsim.Config{Protocol: mailsim.SMTP, Mode: mailsim.TLS, AuthAfterTLS: all, Cert: mailsim.CertExpired}, 465, probe.TLS,
 			probe.Credentials{Username: testUser, Password: testPassword}, "", false, false, "", nil, "certificate failed verification"},
-		{"smtp/bad-certificate-allowed", testserver.Config{Protocol: testserver.SMTP, Mode: testserver.TLS, AuthAfterTLS: all, Cert: testserver.CertExpired}, 465, probe.TLS,
+		{"smtp/bad-certificate-allowed", mailsim.Config{Protocol: mailsim.SMTP, Mode: mailsim.TLS, AuthAfterTLS: all, Cert: mailsim.CertExpired}, 465, probe.TLS,
 			probe.Credentials{Username: testUser, Password: testPassword, AllowBadCert: true}, "", true, true, "CRAM-MD5", []string{"CRAM-MD5 " + testUser + " ok"}, ""},
-		{"smtp/no-allowed-mechanism", testserver.Config{Protocol: testserver.SMTP, Mode: testserver.TLS, AuthAfterTLS: []string{"PLAIN"}}, 465, probe.TLS,
+		{"smtp/no-allowed-mechanism", mailsim.Config{Protocol: mailsim.SMTP, Mode: mailsim.TLS, AuthAfterTLS: []string{"PLAIN"}}, 465, probe.TLS,
 			probe.Credentials{Username: testUser, Password: testPassword, Mechanisms: []string{"CRAM-MD5"}}, "", false, false, "", nil, "none of the server's mechanisms"},
 
-		{"imap/authenticate-plain", testserver.Config{Protocol: testserver.IMAP, Mode: testserver.StartTLS, AuthAfterTLS: []string{"PLAIN"}, LoginDisabledBeforeTLS: true}, 143, probe.StartTLS,
+		{"imap/authenticate-plain", mailsim.Config{Protocol: mailsim.IMAP, Mode: mailsim.StartTLS, AuthAfterTLS: []string{"PLAIN"}, LoginDisabledBeforeTLS: true}, 143, probe.StartTLS,
 			probe.Credentials{Username: testUser, Password: testPassword}, "", true, true, "PLAIN", []string{"PLAIN " + testUser + " ok"}, ""},
-		{"imap/login-command", testserver.Config{Protocol: testserver.IMAP, Mode: testserver.TLS}, 993, probe.TLS,
+		{"imap/login-command", mailsim.Config{Protocol: mailsim.IMAP, Mode: mailsim.TLS}, 993, probe.TLS,
 			probe.Credentials{Username: testUser, Password: testPassword}, "", true, true, "LOGIN", []string{"LOGIN " + testUser + " ok"}, ""},
-		{"imap/logindisabled", testserver.Config{Protocol: testserver.IMAP, Mode: testserver.Plain, LoginDisabledBeforeTLS: true}, 143, probe.Plain,
+		{"imap/logindisabled", mailsim.Config{Protocol: mailsim.IMAP, Mode: mailsim.Plain, LoginDisabledBeforeTLS: true}, 143, probe.Plain,
 			probe.Credentials{Username: testUser, Password: testPassword, AllowPlaintext: true}, "", false, false, "", nil, "LOGIN is disabled"},
-		{"imap/oauthbearer", testserver.Config{Protocol: testserver.IMAP, Mode: testserver.TLS, AuthAfterTLS: []string{"OAUTHBEARER", "PLAIN"}, Token: testToken}, 993, probe.TLS,
+		{"imap/oauthbearer", mailsim.Config{Protocol: mailsim.IMAP, Mode: mailsim.TLS, AuthAfterTLS: []string{"OAUTHBEARER", "PLAIN"}, Token: testToken}, 993, probe.TLS,
 			probe.Credentials{Username: testUser, OAuthToken: testToken}, "", true, true, "OAUTHBEARER", []string{"OAUTHBEARER " + testUser + " ok"}, ""},
-		{"imap/wrong-password", testserver.Config{Protocol: testserver.IMAP, Mode: testserver.TLS, AuthAfterTLS: []string{"PLAIN"}}, 993, probe.TLS,
+		{"imap/wrong-password", mailsim.Config{Protocol: mailsim.IMAP, Mode: mailsim.TLS, AuthAfterTLS: []string{"PLAIN"}}, 993, probe.TLS,
 			probe.Credentials{Username: testUser, Password: "nope"}, probe.KindAuth, true, false, "PLAIN", []string{"PLAIN " + testUser + " fail"}, "AUTHENTICATIONFAILED"},
 
-		{"pop3/sasl-login", testserver.Config{Protocol: testserver.POP3, Mode: testserver.TLS, AuthAfterTLS: []string{"LOGIN"}}, 995, probe.TLS,
+		{"pop3/sasl-login", mailsim.Config{Protocol: mailsim.POP3, Mode: mailsim.TLS, AuthAfterTLS: []string{"LOGIN"}}, 995, probe.TLS,
 			probe.Credentials{Username: testUser, Password: testPassword}, "", true, true, "LOGIN", []string{"LOGIN " + testUser + " ok"}, ""},
-		{"pop3/user-pass", testserver.Config{Protocol: testserver.POP3, Mode: testserver.StartTLS}, 110, probe.StartTLS,
+		{"pop3/user-pass", mailsim.Config{Protocol: mailsim.POP3, Mode: mailsim.StartTLS}, 110, probe.StartTLS,
 			probe.Credentials{Username: testUser, Password: testPassword}, "", true, true, "USER", []string{"USER " + testUser + " ok"}, ""},
-		{"pop3/apop", testserver.Config{Protocol: testserver.POP3, Mode: testserver.TLS, APOP: true}, 995, probe.TLS,
+		{"pop3/apop", mailsim.Config{Protocol: mailsim.POP3, Mode: mailsim.TLS, APOP: true}, 995, probe.TLS,
 			probe.Credentials{Username: testUser, Password: testPassword, Mechanisms: []string{"APOP"}}, "", true, true, "APOP", []string{"APOP " + testUser + " ok"}, ""},
-		{"pop3/wrong-password", testserver.Config{Protocol: testserver.POP3, Mode: testserver.TLS}, 995, probe.TLS,
+		{"pop3/wrong-password", mailsim.Config{Protocol: mailsim.POP3, Mode: mailsim.TLS}, 995, probe.TLS,
 			probe.Credentials{Username: testUser, Password: "nope"}, probe.KindAuth, true, false, "USER", []string{"USER " + testUser + " fail"}, "-ERR [AUTH]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			tt.cfg.Users = users
-			srv, err := testserver.Start(tt.cfg, ca(t))
+			srv, err := mailsim.Start(tt.cfg, ca(t))
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer srv.Close()
-			n := testserver.NewNetwork()
+			n := mailsim.NewNetwork()
 			n.Route("mail.example.test:"+itoa(tt.port), srv.Addr())
 			opts := testOptions(t)
 			opts.Dial = n.DialContext

@@ -8,21 +8,21 @@ import (
 
 	"github.com/mailscout/mailscout/probe"
 	"github.com/mailscout/mailscout/probe/proxy"
-	"github.com/mailscout/mailscout/testserver"
+	"github.com/mailscout/mailscout/mailsim"
 )
 
 // A probe through a proxy: the result names the proxy (without the password), the greeting
 // timeout starts only once the tunnel is up, and proxy failures have kind proxy.
 func TestProbeThroughProxy(t *testing.T) {
-	srv, err := testserver.Start(testserver.Config{Protocol: testserver.IMAP, Mode: testserver.TLS, AuthAfterTLS: []string{"PLAIN"}, GreetingCaps: true}, ca(t))
+	srv, err := mailsim.Start(mailsim.Config{Protocol: mailsim.IMAP, Mode: mailsim.TLS, AuthAfterTLS: []string{"PLAIN"}, GreetingCaps: true}, ca(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	n := testserver.NewNetwork()
+	n := mailsim.NewNetwork()
 	n.Route("mail.example.test:993", srv.Addr())
 	n.RTT = 300 * time.Millisecond // the proxy's connection to the server is slow
-	px, err := testserver.StartProxy(testserver.ProxyConfig{Kind: "socks5", User: "u", Password: "s3cret", Dial: n.DialContext, DenyPorts: []int{143}})
+	px, err := mailsim.StartProxy(mailsim.ProxyConfig{Kind: "socks5", User: "u", Password: "s3cret", Dial: n.DialContext, DenyPorts: []int{143}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/mailscout/mailscout/probe"
 	"github.com/mailscout/mailscout/probe/proxy"
-	"github.com/mailscout/mailscout/testserver"
+	"github.com/mailscout/mailscout/mailsim"
 )
 
 // turnConn counts round trips as the client sees them: a read that follows a write.
@@ -32,31 +32,31 @@ func (c *turnConn) Read(p []byte) (int, error) {
 // loopback: time, and round trips before the mail dialogue can start (extra-round-trips, the
 // client's write→read turns beyond the direct probe's).
 func BenchmarkProbeViaProxy(b *testing.B) {
-	ca, err := testserver.NewCA("bench")
+	ca, err := mailsim.NewCA("bench")
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv, err := testserver.Start(testserver.Config{Protocol: testserver.SMTP, Mode: testserver.TLS, Hostname: "mx.example.test", AuthAfterTLS: []string{"PLAIN"}}, ca)
+	srv, err := mailsim.Start(mailsim.Config{Protocol: mailsim.SMTP, Mode: mailsim.TLS, Hostname: "mx.example.test", AuthAfterTLS: []string{"PLAIN"}}, ca)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer srv.Close()
-	n := testserver.NewNetwork()
+	n := mailsim.NewNetwork()
 	n.Route("mx.example.test:465", srv.Addr())
 	n.Route("192.0.2.25:465", srv.Addr())
 
 	kinds := []struct {
 		name, scheme, cred string
-		cfg                testserver.ProxyConfig
+		cfg                mailsim.ProxyConfig
 	}{
-		{"direct", "", "", testserver.ProxyConfig{}},
-		{"socks4", "socks4", "", testserver.ProxyConfig{Kind: "socks4"}},
-		{"socks4a", "socks4a", "", testserver.ProxyConfig{Kind: "socks4"}},
-		{"socks5", "socks5", "", testserver.ProxyConfig{Kind: "socks5"}},
-		{"socks5-auth", "socks5", "u:p@", testserver.ProxyConfig{Kind: "socks5", User: "u", Password: "p"}},
-		{"socks5h", "socks5h", "", testserver.ProxyConfig{Kind: "socks5"}},
-		{"http-connect", "http", "", testserver.ProxyConfig{Kind: "http"}},
-		{"http-connect-basic", "http", "u:p@", testserver.ProxyConfig{Kind: "http", User: "u", Password: "p"}},
+		{"direct", "", "", mailsim.ProxyConfig{}},
+		{"socks4", "socks4", "", mailsim.ProxyConfig{Kind: "socks4"}},
+		{"socks4a", "socks4a", "", mailsim.ProxyConfig{Kind: "socks4"}},
+		{"socks5", "socks5", "", mailsim.ProxyConfig{Kind: "socks5"}},
+		{"socks5-auth", "socks5", "u:p@", mailsim.ProxyConfig{Kind: "socks5", User: "u", Password: "p"}},
+		{"socks5h", "socks5h", "", mailsim.ProxyConfig{Kind: "socks5"}},
+		{"http-connect", "http", "", mailsim.ProxyConfig{Kind: "http"}},
+		{"http-connect-basic", "http", "u:p@", mailsim.ProxyConfig{Kind: "http", User: "u", Password: "p"}},
 	}
 	var directTurns float64
 	for _, k := range kinds {
@@ -84,7 +84,7 @@ func BenchmarkProbeViaProxy(b *testing.B) {
 			opts.Dial = count
 			if k.scheme != "" {
 				k.cfg.Dial = n.DialContext
-				p, err := testserver.StartProxy(k.cfg)
+				p, err := mailsim.StartProxy(k.cfg)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -14,29 +14,29 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/mailscout/mailscout/probe/proxy"
-	"github.com/mailscout/mailscout/testserver"
+	"github.com/mailscout/mailscout/mailsim"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // mailServer starts a plaintext SMTP server; its address is returned as a logical name too.
-func mailServer(t *testing.T) (*testserver.Server, *testserver.Network) {
+func mailServer(t *testing.T) (*mailsim.Server, *mailsim.Network) {
 	t.Helper()
-	s, err := testserver.Start(testserver.Config{Protocol: testserver.SMTP, Mode: testserver.Plain, Hostname: "mx.example.test"}, nil)
+	s, err := mailsim.Start(mailsim.Config{Protocol: mailsim.SMTP, Mode: mailsim.Plain, Hostname: "mx.example.test"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	n := testserver.NewNetwork()
+	n := mailsim.NewNetwork()
 	n.Route("mx.example.test:25", s.Addr())
 	n.Route("192.0.2.25:25", s.Addr())
 	n.Route("[2001:db8::25]:25", s.Addr())
 	return s, n
 }
 
-func startProxy(t *testing.T, cfg testserver.ProxyConfig) *testserver.Proxy {
+func startProxy(t *testing.T, cfg mailsim.ProxyConfig) *mailsim.Proxy {
 	t.Helper()
-	p, err := testserver.StartProxy(cfg)
+	p, err := mailsim.StartProxy(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,22 +78,22 @@ func TestTunnels(t *testing.T) {
 	_, n := mailServer(t)
 	tests := []struct {
 		name   string
-		cfg    testserver.ProxyConfig
+		cfg    mailsim.ProxyConfig
 		scheme string
 		cred   string
 		target string
 	}{
-		{"socks4/ip", testserver.ProxyConfig{Kind: "socks4"}, "socks4", "", "192.0.2.25:25"},
-		{"socks4/name-resolved-here", testserver.ProxyConfig{Kind: "socks4"}, "socks4", "", "mx.example.test:25"},
-		{"socks4/user-id", testserver.ProxyConfig{Kind: "socks4", User: "helpdesk"}, "socks4", "helpdesk@", "mx.example.test:25"},
-		{"socks4a/name-sent", testserver.ProxyConfig{Kind: "socks4"}, "socks4a", "", "mx.example.test:25"},
-		{"socks5/no-auth", testserver.ProxyConfig{Kind: "socks5"}, "socks5", "", "mx.example.test:25"},
-		{"socks5/ipv6", testserver.ProxyConfig{Kind: "socks5"}, "socks5", "", "[2001:db8::25]:25"},
-		{"socks5/auth", testserver.ProxyConfig{Kind: "socks5", User: "u", Password: "p@ss:word"}, "socks5", "u:p%40ss%3Aword@", "mx.example.test:25"},
-		{"socks5h/name-sent", testserver.ProxyConfig{Kind: "socks5", User: "u", Password: "p"}, "socks5h", "u:p@", "mx.example.test:25"},
-		{"http/no-auth", testserver.ProxyConfig{Kind: "http"}, "http", "", "mx.example.test:25"},
-		{"http/basic", testserver.ProxyConfig{Kind: "http", User: "u", Password: "p"}, "http", "u:p@", "mx.example.test:25"},
-		{"http/reply-and-greeting-in-one-packet", testserver.ProxyConfig{Kind: "http", Coalesce: true}, "http", "", "mx.example.test:25"},
+		{"socks4/ip", mailsim.ProxyConfig{Kind: "socks4"}, "socks4", "", "192.0.2.25:25"},
+		{"socks4/name-resolved-here", mailsim.ProxyConfig{Kind: "socks4"}, "socks4", "", "mx.example.test:25"},
+		{"socks4/user-id", mailsim.ProxyConfig{Kind: "socks4", User: "helpdesk"}, "socks4", "helpdesk@", "mx.example.test:25"},
+		{"socks4a/name-sent", mailsim.ProxyConfig{Kind: "socks4"}, "socks4a", "", "mx.example.test:25"},
+		{"socks5/no-auth", mailsim.ProxyConfig{Kind: "socks5"}, "socks5", "", "mx.example.test:25"},
+		{"socks5/ipv6", mailsim.ProxyConfig{Kind: "socks5"}, "socks5", "", "[2001:db8::25]:25"},
+		{"socks5/auth", mailsim.ProxyConfig{Kind: "socks5", User: "u", Password: "p@ss:word"}, "socks5", "u:p%40ss%3Aword@", "mx.example.test:25"},
+		{"socks5h/name-sent", mailsim.ProxyConfig{Kind: "socks5", User: "u", Password: "p"}, "socks5h", "u:p@", "mx.example.test:25"},
+		{"http/no-auth", mailsim.ProxyConfig{Kind: "http"}, "http", "", "mx.example.test:25"},
+		{"http/basic", mailsim.ProxyConfig{Kind: "http", User: "u", Password: "p"}, "http", "u:p@", "mx.example.test:25"},
+		{"http/reply-and-greeting-in-one-packet", mailsim.ProxyConfig{Kind: "http", Coalesce: true}, "http", "", "mx.example.test:25"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,22 +114,22 @@ func TestRefusals(t *testing.T) {
 	_, n := mailServer(t)
 	tests := []struct {
 		name   string
-		cfg    testserver.ProxyConfig
+		cfg    mailsim.ProxyConfig
 		url    string // with %s for the proxy address
 		target string
 		kind   string
 		reason string
 	}{
-		{"socks5/no-credentials", testserver.ProxyConfig{Kind: "socks5", User: "u", Password: "p"}, "socks5://%s", "mx.example.test:25", proxy.KindProxy, "requires authentication"},
-		{"socks5/wrong-password", testserver.ProxyConfig{Kind: "socks5", User: "u", Password: "p"}, "socks5://u:bad@%s", "mx.example.test:25", proxy.KindProxy, "authentication failed"},
-		{"socks5/ruleset", testserver.ProxyConfig{Kind: "socks5", DenyPorts: []int{25}}, "socks5://%s", "mx.example.test:25", proxy.KindProxy, "not allowed by the proxy's rules"},
-		{"socks5/target-refused", testserver.ProxyConfig{Kind: "socks5"}, "socks5h://%s", "mx.example.test:26", proxy.KindRefused, "connection refused by the mail server"},
-		{"socks4/wrong-user", testserver.ProxyConfig{Kind: "socks4", User: "helpdesk"}, "socks4://other@%s", "192.0.2.25:25", proxy.KindProxy, "identd"},
-		{"socks4/denied", testserver.ProxyConfig{Kind: "socks4", DenyPorts: []int{25}}, "socks4a://%s", "mx.example.test:25", proxy.KindProxy, "rejected"},
-		{"socks4/ipv6", testserver.ProxyConfig{Kind: "socks4"}, "socks4://%s", "[2001:db8::25]:25", proxy.KindProxy, "IPv6"},
-		{"http/407", testserver.ProxyConfig{Kind: "http", User: "u", Password: "p"}, "http://%s", "mx.example.test:25", proxy.KindProxy, "407 Proxy Authentication Required: the proxy wants credentials (scheme Basic"},
-		{"http/403", testserver.ProxyConfig{Kind: "http", DenyPorts: []int{25}}, "http://%s", "mx.example.test:25", proxy.KindProxy, "403 Forbidden: the proxy does not allow CONNECT to port 25"},
-		{"http/502", testserver.ProxyConfig{Kind: "http"}, "http://%s", "mx.example.test:26", proxy.KindProxy, "502 Bad Gateway: the proxy could not connect"},
+		{"socks5/no-credentials", mailsim.ProxyConfig{Kind: "socks5", User: "u", Password: "p"}, "socks5://%s", "mx.example.test:25", proxy.KindProxy, "requires authentication"},
+		{"socks5/wrong-password", mailsim.ProxyConfig{Kind: "socks5", User: "u", Password: "p"}, "socks5://u:bad@%s", "mx.example.test:25", proxy.KindProxy, "authentication failed"},
+		{"socks5/ruleset", mailsim.ProxyConfig{Kind: "socks5", DenyPorts: []int{25}}, "socks5://%s", "mx.example.test:25", proxy.KindProxy, "not allowed by the proxy's rules"},
+		{"socks5/target-refused", mailsim.ProxyConfig{Kind: "socks5"}, "socks5h://%s", "mx.example.test:26", proxy.KindRefused, "connection refused by the mail server"},
+		{"socks4/wrong-user", mailsim.ProxyConfig{Kind: "socks4", User: "helpdesk"}, "socks4://other@%s", "192.0.2.25:25", proxy.KindProxy, "identd"},
+		{"socks4/denied", mailsim.ProxyConfig{Kind: "socks4", DenyPorts: []int{25}}, "socks4a://%s", "mx.example.test:25", proxy.KindProxy, "rejected"},
+		{"socks4/ipv6", mailsim.ProxyConfig{Kind: "socks4"}, "socks4://%s", "[2001:db8::25]:25", proxy.KindProxy, "IPv6"},
+		{"http/407", mailsim.ProxyConfig{Kind: "http", User: "u", Password: "p"}, "http://%s", "mx.example.test:25", proxy.KindProxy, "407 Proxy Authentication Required: the proxy wants credentials (scheme Basic"},
+		{"http/403", mailsim.ProxyConfig{Kind: "http", DenyPorts: []int{25}}, "http://%s", "mx.example.test:25", proxy.KindProxy, "403 Forbidden: the proxy does not allow CONNECT to port 25"},
+		{"http/502", mailsim.ProxyConfig{Kind: "http"}, "http://%s", "mx.example.test:26", proxy.KindProxy, "502 Bad Gateway: the proxy could not connect"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,4 +1,4 @@
-package testserver
+package mailsim
 
 import (
 	"context"
@@ -106,7 +106,7 @@ func (w *World) addHost(h Host) error {
 	for _, a := range h.Addrs {
 		ip, err := netip.ParseAddr(a)
 		if err != nil {
-			return fmt.Errorf("testserver: host %s: %w", h.Name, err)
+			return fmt.Errorf("mailsim: host %s: %w", h.Name, err)
 		}
 		w.addrs[name] = append(w.addrs[name], ip)
 	}
@@ -141,7 +141,7 @@ func (w *World) addHost(h Host) error {
 		}
 		s, err := Start(cfg, w.CA)
 		if err != nil {
-			return fmt.Errorf("testserver: %s: %w", logical[0], err)
+			return fmt.Errorf("mailsim: %s: %w", logical[0], err)
 		}
 		w.servers = append(w.servers, s)
 		for _, l := range logical {
@@ -155,12 +155,12 @@ func (w *World) addHost(h Host) error {
 func (w *World) startBound(name string, port int, cfg Config) error {
 	for _, a := range w.addrs[name] {
 		if !a.IsLoopback() {
-			return fmt.Errorf("testserver: bound world: %s has the non-loopback address %s", name, a)
+			return fmt.Errorf("mailsim: bound world: %s has the non-loopback address %s", name, a)
 		}
 		cfg.Listen = net.JoinHostPort(a.String(), strconv.Itoa(port))
 		s, err := Start(cfg, w.CA)
 		if err != nil {
-			return fmt.Errorf("testserver: %s: %w", cfg.Listen, err)
+			return fmt.Errorf("mailsim: %s: %w", cfg.Listen, err)
 		}
 		w.servers = append(w.servers, s)
 		w.Net.Route(net.JoinHostPort(name, strconv.Itoa(port)), s.Addr())

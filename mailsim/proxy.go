@@ -1,4 +1,4 @@
-package testserver
+package mailsim
 
 import (
 	"bufio"
@@ -52,7 +52,7 @@ func StartProxy(cfg ProxyConfig) (*Proxy, error) {
 	switch cfg.Kind {
 	case "socks4", "socks5", "http":
 	default:
-		return nil, fmt.Errorf("testserver: proxy kind %q", cfg.Kind)
+		return nil, fmt.Errorf("mailsim: proxy kind %q", cfg.Kind)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

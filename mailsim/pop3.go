@@ -1,4 +1,4 @@
-package testserver
+package mailsim
 
 import (
 	"crypto/md5"
@@ -21,7 +21,7 @@ func (c *conn) pop3() {
 		c.send("HTTP/1.1 400 Bad Request", "")
 		return
 	}
-	greeting := "+OK " + host + " POP3 mailscout-testserver ready"
+	greeting := "+OK " + host + " POP3 mailscout-mailsim ready"
 	if cfg.APOP {
 		greeting += " <1896.697170952@" + host + ">"
 	}

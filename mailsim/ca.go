@@ -1,4 +1,4 @@
-package testserver
+package mailsim
 
 import (
 	"crypto/ecdsa"
@@ -39,7 +39,7 @@ type CA struct {
 func NewCA(name string) (*CA, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, fmt.Errorf("testserver: CA key: %w", err)
+		return nil, fmt.Errorf("mailsim: CA key: %w", err)
 	}
 	now := time.Now()
 	tmpl := &x509.Certificate{
@@ -53,7 +53,7 @@ func NewCA(name string) (*CA, error) {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		return nil, fmt.Errorf("testserver: CA certificate: %w", err)
+		return nil, fmt.Errorf("mailsim: CA certificate: %w", err)
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
@@ -121,7 +121,7 @@ func (ca *CA) Issue(kind CertKind, names ...string) (tls.Certificate, error) {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, signer)
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("testserver: leaf certificate: %w", err)
+		return tls.Certificate{}, fmt.Errorf("mailsim: leaf certificate: %w", err)
 	}
 	leaf, err := x509.ParseCertificate(der)
 	if err != nil {

@@ -1,4 +1,4 @@
-package testserver
+package mailsim
 
 import (
 	"crypto/tls"
@@ -43,7 +43,7 @@ func (w *World) startWeb() error {
 	for _, f := range w.Spec.Web {
 		u, err := url.Parse(f.URL)
 		if err != nil {
-			return fmt.Errorf("testserver: web file %q: %w", f.URL, err)
+			return fmt.Errorf("mailsim: web file %q: %w", f.URL, err)
 		}
 		ws.files[u.Scheme+"://"+strings.ToLower(u.Hostname())+u.Path] = f
 		if u.Scheme == "https" && !hosts[u.Hostname()] {
@@ -87,7 +87,7 @@ func (w *World) startWeb() error {
 						}
 						ws.httpLn.Close()
 						ws.httpsLn.Close()
-						return fmt.Errorf("testserver: web host %s: %w", h, err)
+						return fmt.Errorf("mailsim: web host %s: %w", h, err)
 					}
 					bound = append(bound, ln)
 					bound443[ln] = port == "443"

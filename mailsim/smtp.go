@@ -1,4 +1,4 @@
-package testserver
+package mailsim
 
 import (
 	"strings"
@@ -42,7 +42,7 @@ func (c *conn) smtp() {
 				return
 			}
 		}
-		if c.send("220 "+host+" ESMTP mailscout-testserver") != nil {
+		if c.send("220 "+host+" ESMTP mailscout-mailsim") != nil {
 			return
 		}
 	}

@@ -1,4 +1,4 @@
-package testserver
+package mailsim
 
 import (
 	"bufio"
@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// Protocol and Mode mirror the probe package's names without importing it, so testserver stays
+// Protocol and Mode mirror the probe package's names without importing it, so mailsim stays
 // a leaf that any package's tests can use.
 type Protocol string
 
@@ -138,7 +138,7 @@ func Start(cfg Config, ca *CA) (*Server, error) {
 			}
 		}
 	} else if cfg.Mode != Plain {
-		return nil, errors.New("testserver: a TLS or STARTTLS server needs a CA")
+		return nil, errors.New("mailsim: a TLS or STARTTLS server needs a CA")
 	}
 	listen := cfg.Listen
 	if listen == "" {
@@ -146,7 +146,7 @@ func Start(cfg Config, ca *CA) (*Server, error) {
 	}
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
-		return nil, fmt.Errorf("testserver: listen: %w", err)
+		return nil, fmt.Errorf("mailsim: listen: %w", err)
 	}
 	s.ln = ln
 	s.wg.Add(1)

@@ -75,6 +75,10 @@ func (n *Network) DialContext(ctx context.Context, network, address string) (net
 	return nil, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
 }
 
+// ResolvesRemotely is false: a Network is reached by address, like the Internet (it makes a
+// Network a probe.Dialer).
+func (n *Network) ResolvesRemotely() bool { return false }
+
 type logicalConn struct {
 	net.Conn
 	remote net.Addr

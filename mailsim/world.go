@@ -193,6 +193,9 @@ func (w *World) DialContext(ctx context.Context, network, address string) (net.C
 	return w.Net.DialContext(ctx, network, address)
 }
 
+// ResolvesRemotely is false (it makes a World a probe.Dialer).
+func (w *World) ResolvesRemotely() bool { return false }
+
 // Accepted is the number of connections all mail servers of the world have accepted.
 func (w *World) Accepted() int {
 	n := 0

@@ -28,25 +28,41 @@ func (c *Credentials) allows(mech string) bool {
 
 // AuthResult is what the login attempt gave. Its JSON form is part of the result contract.
 type AuthResult struct {
-	// Attempted is false when a rule forbade sending the credentials; Error says which.
-	Attempted bool   `json:"attempted"`
-	Mechanism string `json:"mechanism"` // SASL name, or "LOGIN" (IMAP command), "USER", "APOP"
-	Username  string `json:"username"`
-	OK        bool   `json:"ok"`
+	// Attempted is false when a rule forbade sending the credentials, or nothing could be sent;
+	// NotAttempted then says which (a code), and Error says it in words.
+	Attempted    bool   `json:"attempted"`
+	NotAttempted string `json:"not_attempted"`
+	Mechanism    string `json:"mechanism"` // SASL name, or "LOGIN" (IMAP command), "USER", "APOP"
+	Username     string `json:"username"`
+	OK           bool   `json:"ok"`
 	// Error is the server's own text for a refused login, or why no login was attempted.
 	Error string `json:"error"`
 }
 
-// RefuseReason says why credentials must not be sent on a connection like r's, or "". Probes
-// check it before logging in; discovery checks it before opening a connection for nothing.
-func RefuseReason(r *Result, c *Credentials) string {
+// Why a login was not attempted (AuthResult.NotAttempted). The values are a public contract.
+const (
+	NotAttemptedNoTLS         = "no_tls"          // the connection is not encrypted
+	NotAttemptedBadCert       = "bad_certificate" // the certificate failed verification
+	NotAttemptedNoMechanism   = "no_mechanism"    // no mechanism both sides allow
+	NotAttemptedUnsafeInput   = "unsafe_input"    // the user name cannot be sent with this mechanism
+	NotAttemptedUntrustedHost = "untrusted_host"  // outside the domain, named over an untrusted path
+	NotAttemptedNoUser        = "no_user"         // no user name to log in with
+	NotAttemptedAlreadyFailed = "already_failed"  // the credentials were already rejected once
+	NotAttemptedSucceeded     = "succeeded_elsewhere"
+	NotAttemptedUnreachable   = "unreachable" // the connection for the login failed
+)
+
+// Refusal says why credentials must not be sent on a connection like r's: a code (see the
+// NotAttempted constants) and a sentence, both empty when a login may go ahead. Probes check it
+// before logging in; discovery checks it before opening a connection for nothing.
+func Refusal(r *Result, c *Credentials) (code, why string) {
 	switch {
 	case r.TLS == nil && !c.AllowPlaintext:
-		return "not attempted: the connection is not encrypted, and the password would cross the network in the clear (--allow-plaintext-auth overrides)"
+		return NotAttemptedNoTLS, "not attempted: the connection is not encrypted, and the password would cross the network in the clear"
 	case r.TLS != nil && !r.TLS.CertValid && !c.AllowBadCert:
-		return "not attempted: the server's certificate failed verification (" + r.TLS.CertReason + "), so it may not be the server it claims (--allow-bad-cert overrides)"
+		return NotAttemptedBadCert, "not attempted: the server's certificate failed verification (" + r.TLS.CertReason + "), so it may not be the server it claims"
 	}
-	return ""
+	return "", ""
 }
 
 // redacted is what transcripts show for a line that carries a secret.

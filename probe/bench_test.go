@@ -141,7 +141,7 @@ func BenchmarkInFlightMemory(b *testing.B) {
 		cancel()
 		wg.Wait()
 		for _, r := range results {
-			if r.ErrorKind != probe.KindTimeout {
+			if r.ErrorKind != probe.KindCanceled {
 				b.Fatalf("probe ended with %q before cancel: %s", r.ErrorKind, r.Error)
 			}
 		}

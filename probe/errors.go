@@ -5,10 +5,10 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/mailscout/mailscout/probe/proxy"
 	"io"
 	"net"
 	"os"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -23,8 +23,9 @@ const (
 	KindDNS                 Kind = "dns"                  // the host name did not resolve
 	KindRefused             Kind = "refused"              // connection refused or unreachable
 	KindConnectTimeout      Kind = "connect_timeout"      // no TCP answer: filtered or down
-	KindGreetingTimeout     Kind = "greeting_timeout"     // connected, but the server said nothing
-	KindTimeout             Kind = "timeout"              // a command, the handshake or the deadline ran out
+	KindGreetingTimeout     Kind = "greeting_timeout"     // connected, but the server said nothing (or dripped)
+	KindTimeout             Kind = "timeout"              // a command, the handshake or a deadline ran out
+	KindCanceled            Kind = "canceled"             // stopped on purpose: the caller canceled, or discovery had its answer
 	KindClosed              Kind = "closed"               // the server closed or reset mid-dialogue
 	KindRejected            Kind = "rejected"             // 421/554 greeting, * BYE, -ERR: the server refused us
 	KindTLSHandshake        Kind = "tls_handshake"        // the TLS handshake failed (not a version issue)
@@ -37,13 +38,17 @@ const (
 	KindTooLarge            Kind = "too_large"            // a line, reply or session exceeded its bound
 	KindProxy               Kind = "proxy"                // the proxy, not the mail server, failed
 	KindAuth                Kind = "auth"                 // login failed
+	KindLocalResources      Kind = "local_resources"      // this machine ran out of file descriptors or memory for sockets
 )
 
 // Kinds lists every error kind, in documentation order. A golden test pins it.
-var Kinds = []Kind{
-	KindDNS, KindRefused, KindConnectTimeout, KindGreetingTimeout, KindTimeout, KindClosed,
-	KindRejected, KindTLSHandshake, KindTLSVersion, KindCertificate, KindStartTLSUnavailable,
-	KindStartTLSRefused, KindStartTLSInjection, KindProtocol, KindTooLarge, KindProxy, KindAuth,
+func Kinds() []Kind {
+	return []Kind{
+		KindDNS, KindRefused, KindConnectTimeout, KindGreetingTimeout, KindTimeout, KindCanceled, KindClosed,
+		KindRejected, KindTLSHandshake, KindTLSVersion, KindCertificate, KindStartTLSUnavailable,
+		KindStartTLSRefused, KindStartTLSInjection, KindProtocol, KindTooLarge, KindProxy, KindAuth,
+		KindLocalResources,
+	}
 }
 
 // Sentinel errors for conditions the line reader detects; they are wrapped in an *Error.
@@ -96,22 +101,40 @@ func KindOf(err error) Kind {
 	return KindProtocol
 }
 
+// A kinded error knows its probe kind (a proxy's errors do, as strings, so that package need not
+// import this one).
+type kinded interface{ ErrorKind() string }
+
 func newError(kind Kind, stage, msg string, err error) *Error {
 	return &Error{Kind: kind, Stage: stage, Msg: msg, Err: err}
 }
 
-// classifyIO turns an I/O error during a dialogue stage into an *Error. ctx tells a deadline or
-// cancellation of the whole probe apart from a per-command timeout.
-func classifyIO(ctx context.Context, stage string, err error) *Error {
+// stopped explains a probe whose context ended: a Cut given as the cancel cause, the caller's
+// cancellation, or a deadline (the probe's own or the caller's). It returns nil while ctx is
+// live.
+func stopped(ctx context.Context, stage string, opts *Options, waited time.Duration) *Error {
+	err := ctxDone(ctx)
+	if err == nil {
+		return nil
+	}
+	var cut *Cut
+	if errors.As(context.Cause(ctx), &cut) {
+		return cut.explain(stage, opts, waited)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return newError(KindTimeout, stage, "the overall deadline was reached", nil)
+	}
+	return newError(KindCanceled, stage, "canceled", nil)
+}
+
+// classifyIO turns an I/O error during a dialogue stage into an *Error.
+func classifyIO(ctx context.Context, stage string, err error, opts *Options) *Error {
 	var pe *Error
 	if errors.As(err, &pe) {
 		return pe
 	}
-	if ctxErr := ctxDone(ctx); ctxErr != nil {
-		if errors.Is(ctxErr, context.DeadlineExceeded) {
-			return newError(KindTimeout, stage, "overall probe deadline reached", nil)
-		}
-		return newError(KindTimeout, stage, "probe canceled", ctxErr)
+	if e := stopped(ctx, stage, opts, 0); e != nil {
+		return e
 	}
 	switch {
 	case errors.Is(err, ErrLineTooLong), errors.Is(err, ErrReplyTooLarge), errors.Is(err, ErrSessionTooLong):
@@ -127,17 +150,22 @@ func classifyIO(ctx context.Context, stage string, err error) *Error {
 }
 
 // classifyDial turns a dial error into an *Error.
-func classifyDial(ctx context.Context, err error) *Error {
+func classifyDial(ctx context.Context, err error, opts *Options, waited time.Duration) *Error {
 	var pe *Error
 	if errors.As(err, &pe) {
 		return pe
 	}
-	var proxyErr *proxy.Error
-	if errors.As(err, &proxyErr) {
-		return newError(Kind(proxyErr.Kind), "connect", proxyErr.Error(), nil)
+	if e := stopped(ctx, "connect", opts, waited); e != nil {
+		return e
+	}
+	var ke kinded
+	if errors.As(err, &ke) && slices.Contains(Kinds(), Kind(ke.ErrorKind())) {
+		return newError(Kind(ke.ErrorKind()), "connect", err.Error(), nil)
 	}
 	var dnsErr *net.DNSError
 	switch {
+	case isResourceExhaustion(err):
+		return newError(KindLocalResources, "connect", "this machine ran out of file descriptors or socket buffers (raise ulimit -n, or probe fewer at once)", err)
 	case errors.As(err, &dnsErr):
 		msg := "host name does not resolve"
 		if dnsErr.IsNotFound {
@@ -151,14 +179,16 @@ func classifyDial(ctx context.Context, err error) *Error {
 	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
 		return newError(KindRefused, "connect", "host or network unreachable", err)
 	case isTimeout(err) || errors.Is(err, context.DeadlineExceeded):
-		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return newError(KindTimeout, "connect", "probe canceled", ctx.Err())
-		}
-		return newError(KindConnectTimeout, "connect", "no answer to the TCP connection attempt (port filtered, or host down)", nil)
-	case errors.Is(err, context.Canceled):
-		return newError(KindTimeout, "connect", "probe canceled", err)
+		return newError(KindConnectTimeout, "connect", fmt.Sprintf("no answer to the TCP connection attempt within %s (port filtered, or host down)", opts.ConnectTimeout), nil)
 	}
 	return newError(KindRefused, "connect", "", err)
+}
+
+// isResourceExhaustion reports errors that are this machine's, not the network's: out of file
+// descriptors (EMFILE, ENFILE) or socket buffers (ENOBUFS, ENOMEM).
+func isResourceExhaustion(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM)
 }
 
 // ctxDone is ctx.Err, except that a deadline already in the past counts even if the context's
@@ -183,27 +213,23 @@ func isTimeout(err error) bool {
 
 // classifyHandshake explains a failed TLS handshake. A plaintext greeting where a ServerHello was
 // expected is the classic mode mismatch (plaintext port probed with implicit TLS).
-func classifyHandshake(ctx context.Context, err error, opts *Options) *Error {
+func classifyHandshake(ctx context.Context, err error, opts *Options, waited time.Duration) *Error {
 	const stage = "TLS handshake"
-	if ctxDone(ctx) != nil {
-		return classifyIO(ctx, stage, err)
+	if e := stopped(ctx, stage, opts, waited); e != nil {
+		return e
 	}
 	if errors.Is(err, errSilentToClientHello) {
-		return newError(KindGreetingTimeout, stage, fmt.Sprintf("connected, but no answer to the TLS ClientHello within %s: the port probably speaks plaintext and waits for the client (try --security starttls or plain), or it is a tarpit", opts.GreetingTimeout), nil)
+		return newError(KindGreetingTimeout, stage, fmt.Sprintf("connected, but no answer to the TLS ClientHello within %s: the port probably speaks plaintext and waits for the client to talk first (try STARTTLS or plain), or it is a tarpit", opts.GreetingTimeout), nil)
 	}
 	var rhe tls.RecordHeaderError
 	if errors.As(err, &rhe) {
 		return newError(KindTLSHandshake, stage,
-			fmt.Sprintf("server answered in plaintext (\"%s\"): this port does not speak implicit TLS; try starttls or plain", escapeBytes(rhe.RecordHeader[:])), nil)
+			fmt.Sprintf("server answered in plaintext (\"%s\"): this port does not speak implicit TLS; try STARTTLS or plain", escapeBytes(rhe.RecordHeader[:])), nil)
 	}
 	var alert tls.AlertError
 	msg := err.Error()
 	if (errors.As(err, &alert) && alert == 70) || containsAny(msg, "unsupported protocol version", "protocol version not supported", "no supported versions") {
-		hint := fmt.Sprintf("no TLS version in common with the allowed range %s–%s", TLSVersionName(opts.TLSMin), TLSVersionName(opts.TLSMax))
-		if !opts.AllowInsecureTLS {
-			hint += " (if the server only offers TLS 1.0/1.1, --allow-insecure-tls --tls-min 1.0 will show it)"
-		}
-		return newError(KindTLSVersion, stage, hint, err)
+		return newError(KindTLSVersion, stage, fmt.Sprintf("no TLS version in common with the allowed range %s–%s", TLSVersionName(opts.TLSMin), TLSVersionName(opts.TLSMax)), err)
 	}
 	if isTimeout(err) {
 		return newError(KindTimeout, stage, "no TLS answer within the operation timeout (the server may expect plaintext first)", nil)

@@ -27,7 +27,7 @@ func TestCancelStopsAtOnce(t *testing.T) {
 	cancel()
 	select {
 	case r := <-done:
-		if r.OK || r.ErrorKind != probe.KindTimeout || !strings.Contains(r.Error, "canceled") {
+		if r.OK || r.ErrorKind != probe.KindCanceled || !strings.Contains(r.Error, "canceled") {
 			t.Errorf("got ok=%v %s %q", r.OK, r.ErrorKind, r.Error)
 		}
 	case <-time.After(3 * time.Second):
@@ -48,7 +48,7 @@ func TestOverallDeadline(t *testing.T) {
 	if r.OK || r.ErrorKind != probe.KindTimeout || !strings.Contains(r.Error, "deadline") {
 		t.Errorf("got ok=%v %s %q", r.OK, r.ErrorKind, r.Error)
 	}
-	if r.Timeouts.Deadline != 100 || r.Timeouts.Greeting != 4000 {
+	if r.Timeouts.Deadline != 100*time.Millisecond || r.Timeouts.Greeting != 4*time.Second {
 		t.Errorf("timeouts not echoed: %+v", r.Timeouts)
 	}
 }

@@ -31,12 +31,25 @@ func unb64(s string) ([]byte, error) {
 	return base64.StdEncoding.DecodeString(s)
 }
 
-func noMechanism(server []string, c *Credentials) string {
+// noMechanism records that no mechanism both sides allow exists.
+func noMechanism(res *AuthResult, server []string, c *Credentials) {
+	res.NotAttempted = NotAttemptedNoMechanism
 	if len(server) == 0 {
-		return "not attempted: the server offers no login mechanism on this connection"
+		res.Error = "not attempted: the server offers no login mechanism on this connection"
+		return
 	}
-	return fmt.Sprintf("not attempted: none of the server's mechanisms (%s) is both supported and allowed (%s)",
-		strings.Join(server, " "), strings.Join(c.Mechanisms, " "))
+	allowed := "any supported"
+	if len(c.Mechanisms) > 0 {
+		allowed = strings.Join(c.Mechanisms, " ")
+	}
+	res.Error = fmt.Sprintf("not attempted: none of the server's mechanisms (%s) is both supported and allowed (%s)",
+		strings.Join(server, " "), allowed)
+}
+
+// unsafe records that the user name cannot be sent with the mechanism at hand.
+func unsafe(res *AuthResult, why string) *AuthResult {
+	res.Attempted, res.NotAttempted, res.Error = false, NotAttemptedUnsafeInput, "not attempted: "+why
+	return res
 }
 
 // --- SMTP ---
@@ -45,7 +58,7 @@ func (d *smtpDialogue) login(c *Credentials) (*AuthResult, error) {
 	res := &AuthResult{Username: c.Username}
 	mech := chooseMechanism(d.r.AuthMethods, c)
 	if mech == "" {
-		res.Error = noMechanism(d.r.AuthMethods, c)
+		noMechanism(res, d.r.AuthMethods, c)
 		return res, nil
 	}
 	res.Mechanism, res.Attempted = mech, true
@@ -71,11 +84,10 @@ func (d *imapDialogue) login(c *Credentials) (*AuthResult, error) {
 	mech := chooseMechanism(d.r.AuthMethods, c)
 	if mech == "" {
 		if !c.allows("LOGIN") || c.OAuthToken != "" || d.r.LoginDisabled {
-			reason := noMechanism(d.r.AuthMethods, c)
+			noMechanism(res, d.r.AuthMethods, c)
 			if d.r.LoginDisabled {
-				reason += "; LOGIN is disabled"
+				res.Error += "; LOGIN is disabled"
 			}
-			res.Error = reason
 			return res, nil
 		}
 		return d.loginCommand(c, res)
@@ -102,8 +114,7 @@ func (d *imapDialogue) login(c *Credentials) (*AuthResult, error) {
 func (d *imapDialogue) loginCommand(c *Credentials, res *AuthResult) (*AuthResult, error) {
 	res.Mechanism, res.Attempted = "LOGIN", true
 	if strings.ContainsAny(c.Username+c.Password, "\r\n\x00") {
-		res.Attempted, res.Error = false, "not attempted: the user name or password contains a line break or NUL"
-		return res, nil
+		return unsafe(res, "the user name or password contains a line break or NUL"), nil
 	}
 	tag := d.nextTag()
 	if err := d.w.writeLine(tag+" LOGIN "+imapQuote(c.Username)+" "+imapQuote(c.Password), tag+" LOGIN "+imapQuote(c.Username)+" "+redacted); err != nil {
@@ -138,7 +149,7 @@ func (d *pop3Dialogue) login(c *Credentials) (*AuthResult, error) {
 	if c.OAuthToken == "" && c.allows("USER") && (hasKeyword(d.r.Capabilities, "USER") || d.noCAPA) {
 		return d.userPass(c, res)
 	}
-	res.Error = noMechanism(d.r.AuthMethods, c)
+	noMechanism(res, d.r.AuthMethods, c)
 	return res, nil
 }
 
@@ -178,9 +189,9 @@ func (d *pop3Dialogue) saslLogin(c *Credentials, mech string, res *AuthResult) (
 
 func (d *pop3Dialogue) userPass(c *Credentials, res *AuthResult) (*AuthResult, error) {
 	res.Mechanism, res.Attempted = "USER", true
-	if strings.ContainsAny(c.Username+c.Password, "\r\n") {
-		res.Attempted, res.Error = false, "not attempted: the user name or password contains a line break"
-		return res, nil
+	if strings.ContainsAny(c.Username+c.Password, "\r\n\x00") || strings.Contains(c.Username, " ") {
+		// RFC 1939 §3: arguments are separated by single spaces, so a name with one is ambiguous.
+		return unsafe(res, "POP3 USER cannot carry a user name with a space, line break or NUL"), nil
 	}
 	if err := d.w.writeLine("USER "+c.Username, ""); err != nil {
 		return res, stageErr(d.w, "USER", err)
@@ -209,6 +220,9 @@ func (d *pop3Dialogue) userPass(c *Credentials, res *AuthResult) (*AuthResult, e
 // apop is RFC 1939 §7: MD5 of the greeting's timestamp and the password.
 func (d *pop3Dialogue) apop(c *Credentials, res *AuthResult) (*AuthResult, error) {
 	res.Mechanism, res.Attempted = "APOP", true
+	if strings.ContainsAny(c.Username, " \r\n\x00") {
+		return unsafe(res, "APOP cannot carry a user name with a space, line break or NUL"), nil
+	}
 	ts := apopTimestamp.FindString(d.r.Greeting)
 	digest := md5hex(ts + c.Password)
 	if err := d.w.writeLine("APOP "+c.Username+" "+digest, "APOP "+c.Username+" "+redacted); err != nil {
@@ -268,6 +282,12 @@ func runSASL(w *wire, mech string, c *Credentials, t Target, res *AuthResult, f 
 		}
 		switch step {
 		case saslSuccess:
+			if m, ok := cl.(interface{ mutual() bool }); ok && !m.mutual() {
+				// RFC 5802 §5: the server-final-message is what proves the server knows the
+				// password. An impostor can say "OK" without it; the login proves nothing then.
+				res.Error = "the server accepted the login without proving that it knows the password (no SCRAM server signature): it may not be the real server"
+				return res, nil
+			}
 			res.OK = true
 			return res, nil
 		case saslFailure:

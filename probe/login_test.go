@@ -96,7 +96,7 @@ func TestLogin(t *testing.T) {
 			n := mailsim.NewNetwork()
 			n.Route("mail.example.test:"+itoa(tt.port), srv.Addr())
 			opts := testOptions(t)
-			opts.Dial = n.DialContext
+			opts.Dial = n
 			cred := tt.cred
 			opts.Credentials = &cred
 			r := probe.Run(t.Context(), probe.Target{Protocol: probe.Protocol(tt.cfg.Protocol), Host: "mail.example.test", Port: tt.port, Security: tt.sec}, opts)

@@ -71,7 +71,7 @@ func TestReadSMTPReply(t *testing.T) {
 		w := wireFor([]byte(tt.in))
 		rep, err := readSMTPReply(w)
 		if err != nil {
-			if k := classifyIO(context.Background(), "", err).Kind; k != tt.kind {
+			if k := classifyIO(context.Background(), "", err, &Options{}).Kind; k != tt.kind {
 				t.Errorf("%q: kind %q (%v), want %q", tt.in, k, err, tt.kind)
 			}
 			continue
@@ -158,11 +158,11 @@ func TestPOP3Parsing(t *testing.T) {
 }
 
 func TestLimits(t *testing.T) {
-	long := bytes.Repeat([]byte("x"), DefaultLimits.MaxLine+10)
-	if _, err := readSMTPReply(wireFor(append([]byte("220 "), long...))); KindOf(classifyIO(context.Background(), "", err)) != KindTooLarge {
+	long := bytes.Repeat([]byte("x"), DefaultLimits().MaxLine+10)
+	if _, err := readSMTPReply(wireFor(append([]byte("220 "), long...))); KindOf(classifyIO(context.Background(), "", err, &Options{})) != KindTooLarge {
 		t.Errorf("long line: %v", err)
 	}
-	many := bytes.Repeat([]byte("250-x\r\n"), DefaultLimits.MaxReplyLines+1)
+	many := bytes.Repeat([]byte("250-x\r\n"), DefaultLimits().MaxReplyLines+1)
 	if _, err := readSMTPReply(wireFor(many)); err != ErrReplyTooLarge {
 		t.Errorf("many lines: %v", err)
 	}
@@ -202,7 +202,7 @@ func FuzzSMTPReply(f *testing.F) {
 		w := wireFor(data)
 		rep, err := readSMTPReply(w)
 		if err == nil {
-			if rep.Code < 200 || rep.Code > 599 || len(rep.Lines) == 0 || len(rep.Lines) > DefaultLimits.MaxReplyLines {
+			if rep.Code < 200 || rep.Code > 599 || len(rep.Lines) == 0 || len(rep.Lines) > DefaultLimits().MaxReplyLines {
 				t.Fatalf("bad reply %+v", rep)
 			}
 			smtpAuthMechanisms(rep.Texts)

@@ -2,31 +2,33 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"time"
 )
 
 // Run probes one endpoint and reports what works there. It never returns an error: every failure
 // is a Result with OK false, an ErrorKind and an explanation. It returns when the dialogue ends,
-// a timeout fires, or ctx is done — whichever is first — and leaves no goroutine behind.
+// a timeout fires, or ctx is done — whichever is first — and leaves no goroutine behind. A
+// caller that stops a probe on purpose cancels ctx with a [Cut] as the cause, and the result
+// says why.
+//
+// When a TLS handshake fails within the allowed versions and TLS 1.0/1.1 are not allowed, Run
+// makes one extra connection, offers only TLS 1.0–1.1 there, and stops right after the
+// handshake (no credentials, no command): a server that speaks nothing newer is then reported
+// as such (kind tls_version, warning legacy_tls) rather than as a bare handshake failure.
+// Options.NoLegacyCheck turns this off.
 func Run(ctx context.Context, t Target, opts Options) Result {
 	if opts.Limits == (Limits{}) {
-		opts.Limits = DefaultLimits
+		opts.Limits = DefaultLimits()
+	}
+	if opts.Dial == nil {
+		opts.Dial = Direct
 	}
 	start := time.Now()
-	r := Result{
-		Protocol: t.Protocol, Host: t.Host, Port: t.Port, Security: t.Security,
-		Capabilities: []string{}, AuthMethods: []string{}, AuthMethodsPlaintext: []string{},
-		Warnings: []Warning{},
-		Timeouts: Timeouts{
-			Connect: ms(opts.ConnectTimeout), Greeting: ms(opts.GreetingTimeout),
-			Operation: ms(opts.OperationTimeout), Deadline: ms(opts.Deadline),
-		},
-	}
-	if opts.Proxy != nil {
-		r.Proxy = opts.Proxy.String()
-	}
+	r := newResult(t, &opts)
 	err := run(ctx, t, &opts, &r, start)
 	if err != nil {
 		r.OK = false
@@ -36,8 +38,18 @@ func Run(ctx context.Context, t Target, opts Options) Result {
 		r.OK = true
 		addSecurityWarnings(&r)
 	}
-	r.Timings.Total = ms(time.Since(start))
+	r.Timings.Total = time.Since(start)
 	return r
+}
+
+func newResult(t Target, opts *Options) Result {
+	return Result{
+		Protocol: t.Protocol, Host: t.Host, Port: t.Port, Security: t.Security, Proxy: ProxyURL(opts.Dial),
+		Capabilities: []string{}, AuthMethods: []string{}, AuthMethodsPlaintext: []string{},
+		Warnings: []Warning{},
+		Timeouts: Timeouts{Connect: opts.ConnectTimeout, Greeting: opts.GreetingTimeout,
+			Operation: opts.OperationTimeout, Deadline: opts.Deadline},
+	}
 }
 
 func run(ctx context.Context, t Target, opts *Options, r *Result, start time.Time) error {
@@ -50,12 +62,15 @@ func run(ctx context.Context, t Target, opts *Options, r *Result, start time.Tim
 		defer cancel()
 	}
 	conn, err := dial(ctx, t, opts)
-	r.Timings.Connect = ms(time.Since(start))
+	r.Timings.Connect = time.Since(start)
 	if err != nil {
-		return classifyDial(ctx, err)
+		return classifyDial(ctx, err, opts, r.Timings.Connect)
 	}
 	defer conn.Close()
 	r.Address = conn.RemoteAddr().String()
+	if tr := opts.Trace; tr != nil && tr.Connected != nil {
+		tr.Connected(addrPort(conn.RemoteAddr(), opts), r.Timings.Connect)
+	}
 	// Cancellation must interrupt a blocked read at once: a past deadline does that.
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
@@ -68,8 +83,11 @@ func run(ctx context.Context, t Target, opts *Options, r *Result, start time.Tim
 		}
 	}
 	greetStart := time.Now()
-	if err := w.waitFirstByte(opts.GreetingTimeout); err != nil {
-		return greetingError(ctx, t, opts, err)
+	if err := w.waitFirstLine(opts.GreetingTimeout); err != nil {
+		return greetingError(ctx, t, opts, err, w.buffered(), time.Since(greetStart))
+	}
+	if tr := opts.Trace; tr != nil && tr.Greeted != nil {
+		tr.Greeted()
 	}
 	var d dialogue
 	switch t.Protocol {
@@ -83,9 +101,9 @@ func run(ctx context.Context, t Target, opts *Options, r *Result, start time.Tim
 		return newError(KindProtocol, "options", fmt.Sprintf("unknown protocol %q", t.Protocol), nil)
 	}
 	err = d.greeting()
-	r.Timings.Greeting = ms(time.Since(greetStart))
-	if r.Timings.Greeting > 1000 {
-		r.warn(WarnSlowGreeting, fmt.Sprintf("the greeting took %.1f s (postscreen, greet_pause or a tarpit)", r.Timings.Greeting/1000))
+	r.Timings.Greeting = time.Since(greetStart)
+	if r.Timings.Greeting > time.Second {
+		r.warn(WarnSlowGreeting, fmt.Sprintf("the greeting took %.1f s (postscreen, greet_pause or a tarpit)", r.Timings.Greeting.Seconds()))
 	}
 	if err != nil {
 		return err
@@ -100,10 +118,19 @@ func run(ctx context.Context, t Target, opts *Options, r *Result, start time.Tim
 	return err
 }
 
+// addrPort is the far end of a connection, when it is known: through a proxy that resolved the
+// name, the address the tunnel reports is the proxy's business and means nothing here.
+func addrPort(a net.Addr, opts *Options) netip.AddrPort {
+	if ta, ok := a.(*net.TCPAddr); ok && ProxyURL(opts.Dial) == "" {
+		return ta.AddrPort()
+	}
+	return netip.AddrPort{}
+}
+
 // dialogue is one protocol's conversation, split at the points where the shared logic (greeting
 // timing, polite exit) needs to step in.
 type dialogue interface {
-	greeting() error // read and judge the greeting (its first byte has already arrived)
+	greeting() error // read and judge the greeting (its first line has already arrived)
 	session() error  // capabilities, STARTTLS and capabilities again, as the mode requires
 	login(*Credentials) (*AuthResult, error)
 	quit() // polite exit; errors are irrelevant by then
@@ -112,8 +139,8 @@ type dialogue interface {
 // tryLogin logs in when the rules allow it. A refused login fails the probe with kind auth: the
 // configuration does not work with these credentials (r.Auth says why in the server's words).
 func tryLogin(d dialogue, c *Credentials, r *Result) error {
-	if reason := RefuseReason(r, c); reason != "" {
-		r.Auth = &AuthResult{Username: c.Username, Error: reason}
+	if code, why := Refusal(r, c); code != "" {
+		r.Auth = &AuthResult{Username: c.Username, NotAttempted: code, Error: why}
 		return nil
 	}
 	res, err := d.login(c)
@@ -125,10 +152,13 @@ func tryLogin(d dialogue, c *Credentials, r *Result) error {
 		return newError(KindAuth, "login", fmt.Sprintf("%s login as %s refused: %s", res.Mechanism, res.Username, res.Error), nil)
 	}
 	if res.Attempted && r.TLS == nil {
-		r.warn(WarnCleartextLogin, "the password was sent without encryption, as --allow-plaintext-auth asked")
+		r.warn(WarnCleartextLogin, "the password was sent without encryption, as the user allowed")
 	}
 	return nil
 }
+
+// errStopAfterTLS ends the legacy check's dialogue once its handshake has succeeded.
+var errStopAfterTLS = errors.New("stopped after the TLS handshake")
 
 // handshake runs the TLS handshake on w and records the session facts in r.
 func handshake(w *wire, t Target, opts *Options, r *Result) error {
@@ -140,9 +170,16 @@ func handshake(w *wire, t Target, opts *Options, r *Result) error {
 		firstByte = opts.GreetingTimeout
 	}
 	tc, err := w.upgrade(tlsConfig(t.Host, opts), firstByte)
-	r.Timings.TLS = ms(time.Since(hs))
+	r.Timings.TLS = time.Since(hs)
 	if err != nil {
-		e := classifyHandshake(w.ctx, err, opts)
+		e := classifyHandshake(w.ctx, err, opts, r.Timings.TLS)
+		if legacyWorthChecking(e, opts) {
+			w.raw.Close() // one connection at a time, even for a server that limits them
+			if v := legacyVersion(w.ctx, t, opts); v != "" {
+				e = newError(KindTLSVersion, "TLS handshake", fmt.Sprintf("the server speaks only TLS %s, which mail clients refuse: RFC 8996 deprecated TLS 1.0 and 1.1", v), nil)
+				r.warn(WarnLegacyTLS, "the server speaks only TLS "+v+" (obsolete since RFC 8996)")
+			}
+		}
 		w.note("*", "TLS handshake failed: "+e.Error())
 		return e
 	}
@@ -152,6 +189,12 @@ func handshake(w *wire, t Target, opts *Options, r *Result) error {
 		verdict = "certificate INVALID: " + r.TLS.CertError
 	}
 	w.note("*", fmt.Sprintf("TLS %s %s, %s", r.TLS.Version, r.TLS.Cipher, verdict))
+	if tr := opts.Trace; tr != nil && tr.TLSReady != nil {
+		tr.TLSReady(addrPort(w.raw.RemoteAddr(), opts))
+	}
+	if opts.stopAfterTLS {
+		return errStopAfterTLS
+	}
 	return nil
 }
 
@@ -167,16 +210,22 @@ func upgradeAfterGoAhead(w *wire, t Target, opts *Options, r *Result, stage stri
 	return handshake(w, t, opts, r)
 }
 
-func greetingError(ctx context.Context, t Target, opts *Options, err error) error {
-	if ctxDone(ctx) != nil || !isTimeout(err) {
-		return classifyIO(ctx, "greeting", err)
+func greetingError(ctx context.Context, t Target, opts *Options, err error, got int, waited time.Duration) error {
+	if e := stopped(ctx, "greeting", opts, waited); e != nil {
+		return e
+	}
+	if !isTimeout(err) {
+		return classifyIO(ctx, "greeting", err, opts)
+	}
+	if got > 0 {
+		return newError(KindGreetingTimeout, "greeting", fmt.Sprintf("the server sent only %d byte(s) within %s without finishing the first line of its greeting: a tarpit drips its greeting to hold clients", got, opts.GreetingTimeout), nil)
 	}
 	msg := fmt.Sprintf("connected, but the server sent nothing within %s", opts.GreetingTimeout)
 	switch t.Security {
 	case TLS:
 		msg += " after the TLS handshake"
 	default:
-		msg += ": the port probably expects implicit TLS (try --security tls), or it delays its greeting (raise --greeting-timeout)"
+		msg += ": the port probably expects implicit TLS, or the server delays its greeting"
 	}
 	return newError(KindGreetingTimeout, "greeting", msg, nil)
 }
@@ -207,7 +256,7 @@ func addSecurityWarnings(r *Result) {
 
 // stageErr classifies err and names the stage it happened in, if it does not name one yet.
 func stageErr(w *wire, stage string, err error) error {
-	e := classifyIO(w.ctx, stage, err)
+	e := classifyIO(w.ctx, stage, err, w.opts)
 	if e.Stage == "" {
 		e.Stage = stage
 	}

@@ -76,7 +76,7 @@ func startProbe(t *testing.T, cfg mailsim.Config, port int, sec probe.Security, 
 		net.Route("mail.example.test:"+itoa(port), srv.Addr())
 	}
 	opts := testOptions(t)
-	opts.Dial = net.DialContext
+	opts.Dial = net
 	if tweak != nil {
 		tweak(&opts)
 	}
@@ -227,7 +227,7 @@ func checkResult(t *testing.T, r probe.Result, w want) {
 	defer func() {
 		if t.Failed() {
 			for _, l := range r.Transcript {
-				t.Logf("%8.2f %s tls=%v %s", l.At, l.Dir, l.TLS, l.Text)
+				t.Logf("%10v %s tls=%v %s", l.At, l.Dir, l.TLS, l.Text)
 			}
 		}
 	}()

@@ -32,15 +32,15 @@ func TestProbeThroughProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	opts := testOptions(t)
-	opts.Proxy = d
+	opts.Dial = d
 	opts.GreetingTimeout = 200 * time.Millisecond // shorter than the tunnel takes to come up
 	target := probe.Target{Protocol: probe.IMAP, Host: "mail.example.test", Port: 993, Security: probe.TLS}
 	r := probe.Run(context.Background(), target, opts)
 	if !r.OK || r.Proxy != "socks5h://u@"+px.Addr() {
 		t.Fatalf("ok=%v proxy=%q %s %s", r.OK, r.Proxy, r.ErrorKind, r.Error)
 	}
-	if r.Timings.Connect < 300 {
-		t.Errorf("connect %.0f ms does not include the tunnel", r.Timings.Connect)
+	if r.Timings.Connect < 300*time.Millisecond {
+		t.Errorf("connect %v does not include the tunnel", r.Timings.Connect)
 	}
 
 	target.Port, target.Security = 143, probe.StartTLS

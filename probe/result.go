@@ -1,5 +1,10 @@
 package probe
 
+import (
+	"encoding/json"
+	"time"
+)
+
 // Result is what one probe learned. Its JSON form is a public contract (README.md, "Probe result");
 // every key is always present so consumers need no existence checks, except "tls" (null when no
 // TLS was negotiated) and "transcript" (only when recorded).
@@ -66,34 +71,107 @@ type Warning struct {
 	Text string `json:"text"`
 }
 
-// Timings are milliseconds since the start of the probe's stages.
+// Timings are how long the probe's stages took. JSON carries them as milliseconds.
 type Timings struct {
-	Connect  float64 `json:"connect"`  // TCP connect (through any proxy)
-	Greeting float64 `json:"greeting"` // from connected (or TLS up, for implicit TLS) to the complete greeting
-	TLS      float64 `json:"tls"`      // the TLS handshake
-	Total    float64 `json:"total"`    // the whole probe, polite exit included
+	Connect  time.Duration // TCP connect (through any proxy)
+	Greeting time.Duration // from connected (or TLS up, for implicit TLS) to the complete greeting
+	TLS      time.Duration // the TLS handshake
+	Total    time.Duration // the whole probe, polite exit included
 }
 
-// Timeouts echo the limits the probe ran under, so a result explains itself.
+type timingsJSON struct {
+	Connect  float64 `json:"connect"`
+	Greeting float64 `json:"greeting"`
+	TLS      float64 `json:"tls"`
+	Total    float64 `json:"total"`
+}
+
+// MarshalJSON writes milliseconds with microsecond precision (the contract's "timings_ms").
+func (t Timings) MarshalJSON() ([]byte, error) {
+	return json.Marshal(timingsJSON{Millis(t.Connect), Millis(t.Greeting), Millis(t.TLS), Millis(t.Total)})
+}
+
+// UnmarshalJSON reads milliseconds.
+func (t *Timings) UnmarshalJSON(b []byte) error {
+	var j timingsJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*t = Timings{FromMillis(j.Connect), FromMillis(j.Greeting), FromMillis(j.TLS), FromMillis(j.Total)}
+	return nil
+}
+
+// Timeouts echo the limits the probe ran under, so a result explains itself. JSON carries them
+// as milliseconds.
 type Timeouts struct {
+	Connect   time.Duration
+	Greeting  time.Duration
+	Operation time.Duration
+	Deadline  time.Duration
+}
+
+type timeoutsJSON struct {
 	Connect   float64 `json:"connect"`
 	Greeting  float64 `json:"greeting"`
 	Operation float64 `json:"operation"`
 	Deadline  float64 `json:"deadline"`
 }
 
+// MarshalJSON writes milliseconds.
+func (t Timeouts) MarshalJSON() ([]byte, error) {
+	return json.Marshal(timeoutsJSON{Millis(t.Connect), Millis(t.Greeting), Millis(t.Operation), Millis(t.Deadline)})
+}
+
+// UnmarshalJSON reads milliseconds.
+func (t *Timeouts) UnmarshalJSON(b []byte) error {
+	var j timeoutsJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*t = Timeouts{FromMillis(j.Connect), FromMillis(j.Greeting), FromMillis(j.Operation), FromMillis(j.Deadline)}
+	return nil
+}
+
 // TranscriptLine is one line of the dialogue. Dir is "C" (client), "S" (server) or "*" (an event
 // such as the TLS handshake). Secrets are never recorded in the clear.
 type TranscriptLine struct {
+	At   time.Duration // since the probe started; "t_ms" in JSON
+	Dir  string
+	TLS  bool
+	Text string
+}
+
+type transcriptLineJSON struct {
 	At   float64 `json:"t_ms"`
 	Dir  string  `json:"dir"`
 	TLS  bool    `json:"tls"`
 	Text string  `json:"text"`
 }
 
+// MarshalJSON writes At in milliseconds.
+func (l TranscriptLine) MarshalJSON() ([]byte, error) {
+	return json.Marshal(transcriptLineJSON{Millis(l.At), l.Dir, l.TLS, l.Text})
+}
+
+// UnmarshalJSON reads At in milliseconds.
+func (l *TranscriptLine) UnmarshalJSON(b []byte) error {
+	var j transcriptLineJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*l = TranscriptLine{FromMillis(j.At), j.Dir, j.TLS, j.Text}
+	return nil
+}
+
+// Millis is d in milliseconds with microsecond precision: how the JSON contracts carry times.
+func Millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// FromMillis is the inverse of Millis.
+func FromMillis(ms float64) time.Duration { return time.Duration(ms * float64(time.Millisecond)) }
+
 // Warning codes. They are a public contract (README.md).
 const (
-	WarnLegacyTLS         = "legacy_tls"            // TLS 1.0/1.1 negotiated
+	WarnLegacyTLS         = "legacy_tls"            // TLS 1.0/1.1 negotiated, or the server speaks nothing newer
 	WarnCertInvalid       = "cert_invalid"          // certificate failed verification
 	WarnPlaintextAuth     = "plaintext_auth"        // AUTH mechanisms offered without TLS
 	WarnNoEHLO            = "ehlo_unsupported"      // SMTP server only answers HELO
@@ -106,7 +184,6 @@ const (
 	WarnSlowGreeting      = "slow_greeting"         // greeting took more than a second
 	WarnUnsolicitedCaps   = "starttls_caps_ignored" // capabilities sent with the STARTTLS go-ahead, discarded
 	WarnPlaintextOn465    = "plaintext_on_tls_port"
-	WarnPostTLSCapsDiffer = "caps_changed_after_tls"
 	WarnCleartextLogin    = "cleartext_login" // credentials were sent without TLS, on request
 )
 
@@ -117,4 +194,14 @@ func (r *Result) warn(code, text string) {
 		}
 	}
 	r.Warnings = append(r.Warnings, Warning{Code: code, Text: text})
+}
+
+// HasWarning reports whether the result carries the warning code.
+func (r *Result) HasWarning(code string) bool {
+	for _, w := range r.Warnings {
+		if w.Code == code {
+			return true
+		}
+	}
+	return false
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/emersion/go-sasl"
@@ -23,9 +24,11 @@ import (
 // it; PLAIN and LOGIN do (inside TLS).
 var saslPreference = []string{"OAUTHBEARER", "XOAUTH2", "SCRAM-SHA-256", "CRAM-MD5", "PLAIN", "LOGIN"}
 
+var supportedMechanisms = []string{"OAUTHBEARER", "XOAUTH2", "SCRAM-SHA-256", "CRAM-MD5", "PLAIN", "LOGIN", "USER", "APOP"}
+
 // SupportedMechanisms lists what mailscout can log in with, SASL and protocol-specific
 // (IMAP's LOGIN command counts as LOGIN; POP3's USER/PASS is USER; APOP is APOP).
-var SupportedMechanisms = []string{"OAUTHBEARER", "XOAUTH2", "SCRAM-SHA-256", "CRAM-MD5", "PLAIN", "LOGIN", "USER", "APOP"}
+func SupportedMechanisms() []string { return slices.Clone(supportedMechanisms) }
 
 func newSASLClient(mech string, c *Credentials, username, host string, port int) (sasl.Client, error) {
 	switch mech {

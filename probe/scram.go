@@ -31,6 +31,9 @@ func newScramClient(username, password string) *scramClient {
 	return &scramClient{username: username, password: password, nonce: base64.RawStdEncoding.EncodeToString(b)}
 }
 
+// mutual reports that the server's final message was checked: it proved it knows the password.
+func (c *scramClient) mutual() bool { return c.step >= 2 }
+
 func (c *scramClient) Start() (string, []byte, error) {
 	name := strings.NewReplacer("=", "=3D", ",", "=2C").Replace(c.username)
 	c.clientFirstBare = "n=" + name + ",r=" + c.nonce

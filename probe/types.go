@@ -5,9 +5,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"github.com/mailscout/mailscout/probe/proxy"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -56,8 +56,45 @@ func ParseSecurity(s string) (Security, error) {
 	return "", fmt.Errorf("unknown security mode %q (want tls, starttls or plain)", s)
 }
 
-// DialFunc opens a connection; it is the seam for proxies and the in-process test network.
+// Dialer opens the connections of probes (and of discovery's autoconfig fetches). It is the one
+// seam for everything between mailscout and a server: direct connections ([DialFunc]), a proxy
+// (package proxy), or a simulated network (package mailsim).
+type Dialer interface {
+	DialContext(ctx context.Context, network, address string) (net.Conn, error)
+	// ResolvesRemotely reports whether host names are handed to the far side to resolve (a
+	// SOCKS 4a, SOCKS 5h or HTTP CONNECT proxy). Probes then dial names rather than the
+	// addresses a local resolver found: the proxy's view of DNS is the one that counts.
+	ResolvesRemotely() bool
+}
+
+// Proxied is implemented by a [Dialer] whose connections go through a proxy. Results name the
+// proxy, and connection times through it say nothing about the mail server's round trip.
+type Proxied interface {
+	// ProxyURL is the proxy's URL without its password.
+	ProxyURL() string
+}
+
+// ProxyURL returns the proxy d goes through (without password), or "" for direct connections.
+func ProxyURL(d Dialer) string {
+	if p, ok := d.(Proxied); ok {
+		return p.ProxyURL()
+	}
+	return ""
+}
+
+// DialFunc is a function that dials directly; it is a [Dialer] whose names are resolved locally.
 type DialFunc func(ctx context.Context, network, address string) (net.Conn, error)
+
+// DialContext calls f.
+func (f DialFunc) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	return f(ctx, network, address)
+}
+
+// ResolvesRemotely is false: names are resolved here.
+func (DialFunc) ResolvesRemotely() bool { return false }
+
+// Direct is the [Dialer] for connections straight from this machine.
+var Direct Dialer = DialFunc((&net.Dialer{}).DialContext)
 
 // Target names one endpoint to probe.
 type Target struct {
@@ -67,25 +104,40 @@ type Target struct {
 	Security Security
 	// Addrs, when set, are the addresses to connect to (raced, RFC 8305 style) instead of
 	// resolving Host; discovery passes what its own resolver found. Host still names the server
-	// for SNI and the certificate check.
+	// for SNI and the certificate check. A Dialer that resolves remotely is given Host instead.
 	Addrs []netip.Addr
 }
 
 func (t Target) String() string {
-	return fmt.Sprintf("%s %s %s", t.Protocol, net.JoinHostPort(t.Host, fmt.Sprint(t.Port)), t.Security)
+	return fmt.Sprintf("%s %s %s", t.Protocol, net.JoinHostPort(t.Host, strconv.Itoa(t.Port)), t.Security)
+}
+
+// Trace is told of a probe's milestones as they happen, on the probe's goroutine: discovery
+// learns an address's round-trip time from the connect and judges silent servers by it. Each
+// function may be nil; none may block for long.
+type Trace struct {
+	// Connected: the TCP connection (or a proxy's tunnel) is up, took after the connect began.
+	// remote is the address connected to; it is not valid when a proxy resolved the name.
+	Connected func(remote netip.AddrPort, took time.Duration)
+	// Greeted: the first complete line of the greeting arrived; the server is talking.
+	Greeted func()
+	// TLSReady: a TLS handshake succeeded (implicit TLS, or after STARTTLS).
+	TLSReady func(remote netip.AddrPort)
 }
 
 // Options tune a probe. The zero value is not ready; start from DefaultOptions.
 type Options struct {
-	// ConnectTimeout bounds the TCP connect (and, later, a proxy handshake).
+	// ConnectTimeout bounds the TCP connect (and a proxy's handshake).
 	ConnectTimeout time.Duration
-	// GreetingTimeout bounds the wait for the first byte of the greeting. It is short because a
+	// GreetingTimeout bounds the wait for the first complete line of the greeting, and for the
+	// first bytes of the server's answer to an implicit-TLS ClientHello. It is short because a
 	// silent port usually means a mode mismatch (an implicit-TLS port probed in plaintext), and
-	// waiting longer only holds the answer hostage.
+	// a server that drips its first line a byte at a time is a tarpit: waiting longer only holds
+	// the answer hostage.
 	GreetingTimeout time.Duration
-	// OperationTimeout bounds each complete reply (the rest of the greeting, EHLO, CAPABILITY…)
-	// and the TLS handshake. It must allow a postscreen-style "220-" pre-greeting followed by a
-	// delayed final line (Postfix waits up to 6 s).
+	// OperationTimeout bounds each complete reply (the rest of a multi-line greeting, EHLO,
+	// CAPABILITY…) and the TLS handshake. It must allow a postscreen-style "220-" pre-greeting
+	// followed by a delayed final line (Postfix waits up to 6 s).
 	OperationTimeout time.Duration
 	// Deadline bounds the whole probe; zero means no bound beyond the context's.
 	Deadline time.Duration
@@ -100,16 +152,16 @@ type Options struct {
 	Now func() time.Time
 
 	// EHLOName is the SMTP EHLO argument; empty means the address literal of the local end
-	// (always syntactically valid, RFC 5321 §4.1.3).
+	// (always syntactically valid, RFC 5321 §4.1.3). Validate checks it is a domain or an
+	// address literal, so that no command can ride on it.
 	EHLOName string
-	// Dial opens the connection (to the proxy, when there is one); nil means a net.Dialer.
-	Dial DialFunc
-	// Proxy, when set, carries every connection: SOCKS 4/4a/5 or HTTP CONNECT. Its Forward and
-	// Resolve fields are filled from Dial and the host's resolution when left nil.
-	Proxy *proxy.Dialer
+	// Dial opens the connection; nil means [Direct].
+	Dial Dialer
+	// Trace, when set, is told of the probe's milestones.
+	Trace *Trace
 	// Transcript records every line in and out into Result.Transcript.
 	Transcript bool
-	// Limits bounds reads; the zero value means DefaultLimits.
+	// Limits bounds reads; the zero value means DefaultLimits().
 	Limits Limits
 	// Credentials, when set, make the probe log in after the capabilities (see Credentials for
 	// the rules that keep a password safe).
@@ -117,6 +169,12 @@ type Options struct {
 	// SkipQuitReply sends QUIT/LOGOUT without waiting for the answer: the verdict is known by
 	// then, and discovery should not spend a round trip per probe on it.
 	SkipQuitReply bool
+	// NoLegacyCheck skips the extra handshake that finds out whether a server whose TLS
+	// handshake failed speaks only TLS 1.0/1.1 (see Run).
+	NoLegacyCheck bool
+
+	// stopAfterTLS ends the dialogue right after a successful handshake (the legacy check).
+	stopAfterTLS bool
 }
 
 // DefaultOptions returns the documented defaults.
@@ -128,21 +186,32 @@ func DefaultOptions() Options {
 		Deadline:         30 * time.Second,
 		TLSMin:           tls.VersionTLS12,
 		TLSMax:           tls.VersionTLS13,
-		Limits:           DefaultLimits,
+		Limits:           DefaultLimits(),
 	}
 }
 
-// Validate reports option combinations that make no sense, such as TLS 1.0 without the explicit
-// opt-in.
+// Validate reports option combinations that make no sense, and values that could not be sent
+// safely: TLS 1.0 without the explicit opt-in, non-positive timeouts, an EHLO name that is not
+// a domain or an address literal, credentials with line breaks.
 func (o *Options) Validate() error {
 	if o.TLSMin == 0 || o.TLSMax == 0 || o.TLSMin > o.TLSMax {
 		return fmt.Errorf("TLS version bounds %s..%s are not a range", TLSVersionName(o.TLSMin), TLSVersionName(o.TLSMax))
 	}
 	if o.TLSMin < tls.VersionTLS12 && !o.AllowInsecureTLS {
-		return fmt.Errorf("TLS minimum %s is below 1.2: add --allow-insecure-tls to test legacy TLS", TLSVersionName(o.TLSMin))
+		return fmt.Errorf("TLS minimum %s is below 1.2, which needs AllowInsecureTLS", TLSVersionName(o.TLSMin))
 	}
-	if o.ConnectTimeout <= 0 || o.GreetingTimeout <= 0 || o.OperationTimeout <= 0 {
+	if o.ConnectTimeout <= 0 || o.GreetingTimeout <= 0 || o.OperationTimeout <= 0 || o.Deadline < 0 {
 		return fmt.Errorf("timeouts must be positive")
+	}
+	if o.EHLOName != "" {
+		if err := validEHLOName(o.EHLOName); err != nil {
+			return err
+		}
+	}
+	if o.Credentials != nil {
+		if err := o.Credentials.Validate(); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -23,11 +23,14 @@ type Limits struct {
 
 // DefaultLimits are generous for real servers (RFC 5321 §4.5.3.1.5 allows 512-byte reply lines)
 // and small enough to keep 1,000 probes in flight cheap.
-var DefaultLimits = Limits{MaxLine: 8 << 10, MaxReplyLines: 1000, MaxReplyBytes: 64 << 10, MaxSession: 1 << 20}
+func DefaultLimits() Limits {
+	return Limits{MaxLine: 8 << 10, MaxReplyLines: 1000, MaxReplyBytes: 64 << 10, MaxSession: 1 << 20}
+}
 
 // wire is one connection's line layer: bounded reads, deadlines, and the transcript.
 type wire struct {
 	ctx       context.Context
+	opts      *Options
 	raw       net.Conn // the TCP (or tunnelled) connection
 	conn      net.Conn // raw, or the TLS connection over it
 	br        *bufio.Reader
@@ -41,7 +44,7 @@ type wire struct {
 }
 
 func newWire(ctx context.Context, c net.Conn, opts *Options, start time.Time) *wire {
-	w := &wire{ctx: ctx, raw: c, limits: opts.Limits, opTimeout: opts.OperationTimeout, start: start, record: opts.Transcript}
+	w := &wire{ctx: ctx, opts: opts, raw: c, limits: opts.Limits, opTimeout: opts.OperationTimeout, start: start, record: opts.Transcript}
 	w.setConn(c)
 	return w
 }
@@ -92,12 +95,21 @@ func (w *wire) deadline(d time.Duration) time.Time {
 	return t
 }
 
-// waitFirstByte waits up to d for the server to say anything. It sends nothing: RFC 5321 §4.3.1
-// servers may drop clients that talk before the greeting.
-func (w *wire) waitFirstByte(d time.Duration) error {
+// waitFirstLine waits up to d for the first complete line of the server's greeting. It sends
+// nothing: RFC 5321 §4.3.1 servers may drop clients that talk before the greeting. A whole line,
+// not a first byte, is what must arrive in time: a postscreen "220-" line comes at once, while a
+// tarpit that drips its banner a byte at a time would otherwise hold the probe for the whole
+// operation timeout. A line longer than the buffer counts as arrived (the line reader bounds it).
+func (w *wire) waitFirstLine(d time.Duration) error {
 	w.conn.SetReadDeadline(w.deadline(d))
-	_, err := w.br.Peek(1)
-	return err
+	for {
+		if buf, _ := w.br.Peek(w.br.Buffered()); bytes.IndexByte(buf, '\n') >= 0 || len(buf) == w.br.Size() {
+			return nil
+		}
+		if _, err := w.br.Peek(w.br.Buffered() + 1); err != nil {
+			return err
+		}
+	}
 }
 
 // beginReply sets the read deadline for one complete reply: a stuttering server cannot stretch a
@@ -172,7 +184,7 @@ func (w *wire) note(dir, text string) {
 	if !w.record {
 		return
 	}
-	w.script = append(w.script, TranscriptLine{At: ms(time.Since(w.start)), Dir: dir, TLS: w.tlsOn, Text: text})
+	w.script = append(w.script, TranscriptLine{At: time.Since(w.start), Dir: dir, TLS: w.tlsOn, Text: text})
 }
 
 // firstByteConn moves the read deadline to then as soon as the first bytes arrive.
@@ -253,5 +265,3 @@ func containsAny(s string, subs ...string) bool {
 	return false
 }
 
-// ms converts a duration to milliseconds with microsecond precision.
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

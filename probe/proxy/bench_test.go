@@ -81,7 +81,7 @@ func BenchmarkProbeViaProxy(b *testing.B) {
 			opts := probe.DefaultOptions()
 			opts.RootCAs = ca.Pool()
 			opts.SkipQuitReply = true
-			opts.Dial = count
+			opts.Dial = probe.DialFunc(count)
 			if k.scheme != "" {
 				k.cfg.Dial = n.DialContext
 				p, err := mailsim.StartProxy(k.cfg)
@@ -96,7 +96,8 @@ func BenchmarkProbeViaProxy(b *testing.B) {
 				d.Resolve = func(context.Context, string) ([]netip.Addr, error) {
 					return []netip.Addr{netip.MustParseAddr("192.0.2.25")}, nil
 				}
-				opts.Proxy = d
+				d.Forward = count
+				opts.Dial = d
 			}
 			t := probe.Target{Protocol: probe.SMTP, Host: "mx.example.test", Port: 465, Security: probe.TLS}
 			b.ReportAllocs()

@@ -27,6 +27,9 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// ErrorKind is the probe error kind the failure maps to (one of the Kind constants).
+func (e *Error) ErrorKind() string { return e.Kind }
+
 // socks5Reply words the RFC 1928 §6 reply codes, with the kind each maps to.
 func socks5Reply(code byte) (kind, words string) {
 	switch code {

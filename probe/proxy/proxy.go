@@ -82,10 +82,14 @@ func Parse(raw string) (*Dialer, error) {
 	return d, nil
 }
 
-// RemoteResolves says whether the proxy, not this machine, resolves target host names.
-func (d *Dialer) RemoteResolves() bool {
+// ResolvesRemotely says whether the proxy, not this machine, resolves target host names.
+// Together with DialContext it makes a Dialer the probe package's connection seam.
+func (d *Dialer) ResolvesRemotely() bool {
 	return d.Kind == SOCKS4A || d.Kind == SOCKS5H || d.Kind == HTTP
 }
+
+// ProxyURL is the proxy URL with the password left out: safe for reports and logs.
+func (d *Dialer) ProxyURL() string { return d.String() }
 
 // String is the proxy URL with the password left out: safe for reports and logs.
 func (d *Dialer) String() string {
@@ -110,7 +114,7 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	if err != nil || port < 1 || port > 65535 {
 		return nil, fmt.Errorf("proxy: bad port in %q", address)
 	}
-	if !d.RemoteResolves() {
+	if !d.ResolvesRemotely() {
 		if host, err = d.resolve(ctx, host); err != nil {
 			return nil, err
 		}

@@ -204,7 +204,7 @@ func TestParse(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || d.Kind != tt.kind || d.Addr != tt.addr || d.User != tt.user || d.Password != tt.pass || d.String() != tt.str || d.RemoteResolves() != tt.remote {
+		if err != nil || d.Kind != tt.kind || d.Addr != tt.addr || d.User != tt.user || d.Password != tt.pass || d.String() != tt.str || d.ResolvesRemotely() != tt.remote {
 			t.Errorf("Parse(%q) = %+v (%s), %v", tt.in, d, d, err)
 		}
 	}

@@ -67,8 +67,12 @@ func (s Server) check(incoming bool) error {
 	return nil
 }
 
-// checkAccount validates every server and the domain, naming the offending server.
+// checkAccount validates every server and the domain, naming the offending server. An account
+// without any server is ErrNothingUsable, whatever else it lacks.
 func checkAccount(a Account) error {
+	if len(a.Incoming)+len(a.Outgoing) == 0 {
+		return fmt.Errorf("%w: the account has no servers", ErrNothingUsable)
+	}
 	if !validHost(a.Domain) {
 		return fmt.Errorf("clientconfig: domain %q is not an ASCII (punycode) domain name", a.Domain)
 	}
@@ -93,8 +97,9 @@ func validHost(h string) bool {
 	if h == "" || len(h) > 255 {
 		return false
 	}
-	if _, err := netip.ParseAddr(h); err == nil {
-		return !strings.Contains(h, "%") // no IPv6 zones; Thunderbird rejects them too
+	if ip, err := netip.ParseAddr(h); err == nil {
+		// Thunderbird rejects IPv6 zones and the all-zero address (isLegalIPv6Address).
+		return ip.Zone() == "" && !ip.IsUnspecified()
 	}
 	for _, label := range strings.Split(strings.TrimSuffix(h, "."), ".") {
 		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
@@ -146,8 +151,10 @@ func hasLogin(logins []string, want func(string) bool) bool {
 
 // Groups of Logins shared by the three formats. A password typed by the user and sent as-is
 // (inside the connection's TLS) is "cleartext"; challenge-response with a password is "encrypted".
-func isCleartext(m string) bool { return m == "PLAIN" || m == "LOGIN" || m == "IMAP-LOGIN" || m == "USER" }
-func isCRAMMD5(m string) bool   { return m == "CRAM-MD5" }
+func isCleartext(m string) bool {
+	return m == "PLAIN" || m == "LOGIN" || m == "IMAP-LOGIN" || m == "USER"
+}
+func isCRAMMD5(m string) bool { return m == "CRAM-MD5" }
 func isEncrypted(m string) bool {
 	return m == "CRAM-MD5" || m == "DIGEST-MD5" || strings.HasPrefix(m, "SCRAM-")
 }

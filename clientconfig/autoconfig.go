@@ -1,7 +1,6 @@
 package clientconfig
 
 import (
-	"bytes"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -46,6 +45,12 @@ type acDoc struct {
 // missing, so an account without a usable server of both kinds yields ErrNothingUsable rather
 // than a document every reader rejects. Usernames are written as given; templates such as
 // %EMAILADDRESS% stay templates for the client to fill in.
+//
+// Thunderbird for Android (thunderbird-android RealAutoconfigParser.kt) uses the first
+// incomingServer of type imap and the first outgoingServer, but parses every one of them and
+// rejects the whole document when any has a socketType other than SSL or STARTTLS, or is an imap
+// or smtp server with none of password-cleartext, password-encrypted and OAuth2 (NTLM or GSSAPI
+// only). Whether to pass such servers (plain ones, NTLM-only ones) is the caller's decision.
 func WriteAutoconfig(w io.Writer, a Account) error {
 	if err := checkAccount(a); err != nil {
 		return err
@@ -68,18 +73,7 @@ func WriteAutoconfig(w io.Writer, a Account) error {
 		return err
 	}
 
-	var buf bytes.Buffer // write all or nothing: no half document on an encoding error
-	buf.WriteString(xml.Header)
-	enc := xml.NewEncoder(&buf)
-	enc.Indent("", "  ")
-	if err := enc.Encode(doc); err != nil {
-		return fmt.Errorf("clientconfig: encoding autoconfig: %w", err)
-	}
-	buf.WriteByte('\n')
-	if _, err := w.Write(buf.Bytes()); err != nil {
-		return fmt.Errorf("clientconfig: writing autoconfig: %w", err)
-	}
-	return nil
+	return writeXML(w, "autoconfig", doc)
 }
 
 func autoconfigServer(s Server) (acServer, bool) {
@@ -106,8 +100,8 @@ func socketType(sec string) string {
 // autoconfigAuth maps Logins to clientConfig <authentication> values, most dependable first.
 // Thunderbird uses the first value it can use (readAuthentication returns on the first match),
 // so the order is a preference: a password sent inside TLS works almost everywhere, while
-// servers do advertise CRAM-MD5, GSSAPI and NTLM that then fail, and GSSAPI can hang for minutes
-// (draft-ietf-mailmaint-autoconfig; see /work/shared/reference/autoconfig.md §3). OAuth2 works in
+// servers do advertise CRAM-MD5, GSSAPI and NTLM that then fail (draft-ietf-mailmaint-autoconfig:
+// capability lists "are not reliable"; GSSAPI can run into "a long 2 minute timeout"). OAuth2 works in
 // Thunderbird only for providers it has OAuth2 settings for (OAuth2Providers.sys.mjs); for others
 // it skips the value. Nothing is added that Logins do not show, and unknown mechanisms (EXTERNAL,
 // ANONYMOUS, …) are ignored.

@@ -59,19 +59,25 @@ type adProtocol struct {
 // answer to a request ParseAutodiscoverRequest accepted. Set a.Email to the requested address.
 //
 // One Protocol per Type: the first usable IMAP, the first usable POP3 (incoming in input order,
-// so the preferred protocol comes first) and the first usable SMTP server. Outlook sets up one
-// incoming and one outgoing server from the response and has no notion of alternatives; which
-// entry it picks when a Type repeats is not documented, so we decide rather than leave it to
-// Outlook. Thunderbird (ExchangeAutoDiscover.sys.mjs readAutoDiscoverXML) takes the first entry
-// of each kind as the configuration and later ones as alternatives.
+// so the preferred protocol comes first) and the first usable SMTP server. Microsoft does not
+// document what Outlook does with several Protocol entries of one Type, nor with both IMAP and
+// POP3; Outlook is reported to set up the first incoming entry it supports and one SMTP server,
+// with no alternatives (unconfirmed). Writing one entry per Type keeps that choice ours.
+// Thunderbird (ExchangeAutoDiscover.sys.mjs readAutoDiscoverXML) takes the first entry of each
+// kind as the configuration and later ones as alternatives.
 //
-// SSL and Encryption: Encryption ([MS-OXDSCLI] §2.2.4.1.1.2.6.22, Outlook 2010 and later)
-// "overrides the SSL element" and says how: SSL is implicit TLS, TLS is STARTTLS, None is plain.
-// SSL (§2.2.4.1.1.2.6.44) is on/off only and defaults to on. We write SSL=on for both TLS modes
-// because Thunderbird reads SSL=off (or Encryption=None) as plain and otherwise picks STARTTLS
-// for ports 25, 110, 143 and 587 and implicit TLS for any other port, ignoring Encryption; a
-// STARTTLS server on another port is therefore misread by Thunderbird (it tries implicit TLS and
-// fails, it does not fall back to plain). An old Outlook that knows only SSL fails the same way.
+// SSL and Encryption: Encryption ([MS-OXDSCLI] §2.2.4.1.1.2.6.22) "specifies the required
+// encryption for the connection to the server", is valid for IMAP, POP3 and SMTP, and "If the
+// Encryption element is present, it overrides the SSL element" (§2.2.4.1.1.2.6.44, on/off,
+// default on). Its values are None, SSL, TLS and Auto; as in Outlook's account dialog, SSL means
+// implicit TLS and TLS means STARTTLS (TLS written for ports 993/465 broke Outlook:
+// stalwartlabs/stalwart#3248; "With the Encryption tag Outlook can be told to use StartTLS
+// instead of SSL": mailcow/mailcow#580). We write SSL=on for both TLS modes because Thunderbird
+// ignores Encryption except for None: it reads SSL=off or Encryption=None as plain, and
+// otherwise picks STARTTLS for ports 25, 110, 143 and 587 and implicit TLS for every other port.
+// A STARTTLS server on another port is therefore misread by Thunderbird (it tries implicit TLS
+// and fails; it never falls back to plain), and an Outlook too old to know Encryption fails the
+// same way.
 //
 // SPA (Secure Password Authentication, i.e. NTLM; "If this element is not present, the default
 // value is set to on") is off when Logins allow a password (PLAIN, LOGIN, IMAP-LOGIN, USER) and

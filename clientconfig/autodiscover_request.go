@@ -17,7 +17,6 @@ import (
 const (
 	NamespaceOutlookRequest     = "http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"
 	NamespaceOutlookResponse    = "http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a"
-	NamespaceResponse           = "http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006"
 	namespaceMobileSyncRequest  = "http://schemas.microsoft.com/exchange/autodiscover/mobilesync/requestschema/2006"
 	namespaceMobileSyncResponse = "http://schemas.microsoft.com/exchange/autodiscover/mobilesync/responseschema/2006"
 )
@@ -27,7 +26,8 @@ const (
 const MaxAutodiscoverRequest = 64 << 10
 
 // Errors of ParseAutodiscoverRequest; the returned error wraps one of them (test with errors.Is)
-// and says what exactly was wrong. AutodiscoverErrorCode maps them to the code to answer with.
+// and says what exactly was wrong, except when reading r itself fails (that error is wrapped
+// instead). AutodiscoverErrorCode maps them to the code to answer with.
 var (
 	ErrRequestTooLarge  = errors.New("autodiscover request: larger than 64 KiB")
 	ErrRequestNotXML    = errors.New("autodiscover request: not well-formed XML")

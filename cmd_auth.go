@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"golang.org/x/term"
@@ -28,7 +29,7 @@ func (f *authFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.user, "user", "", "log in as this user to verify the credentials (discover: default the address)")
 	fs.StringVar(&f.passwordEnv, "password-env", "", "read the password from this environment variable")
 	fs.BoolVar(&f.passwordStdin, "password-stdin", false, "read the password from the first line of standard input (default with --user on a terminal: a prompt)")
-	fs.StringVar(&f.auth, "auth", "", "mechanisms allowed for the login, comma-separated: "+strings.Join(probe.SupportedMechanisms, ",")+" (default: all)")
+	fs.StringVar(&f.auth, "auth", "", "mechanisms allowed for the login, comma-separated: "+strings.Join(probe.SupportedMechanisms(), ",")+" (default: all)")
 	fs.StringVar(&f.oauthTokenEnv, "oauth-token-env", "", "log in with the OAuth 2 bearer token in this environment variable (OAUTHBEARER, XOAUTH2)")
 	fs.BoolVar(&f.allowPlaintext, "allow-plaintext-auth", false, "DANGEROUS: allow sending the password over connections without TLS")
 	fs.BoolVar(&f.allowBadCert, "allow-bad-cert", false, "allow sending the password to servers whose certificate failed verification")
@@ -55,8 +56,8 @@ func (f *authFlags) credentials(needUser bool, stdinTaken bool) (*probe.Credenti
 	if f.auth != "" {
 		for _, m := range strings.Split(f.auth, ",") {
 			m = strings.ToUpper(strings.TrimSpace(m))
-			if !containsString(probe.SupportedMechanisms, m) {
-				return nil, fmt.Errorf("--auth: unknown mechanism %q (supported: %s)", m, strings.Join(probe.SupportedMechanisms, ", "))
+			if !slices.Contains(probe.SupportedMechanisms(), m) {
+				return nil, fmt.Errorf("--auth: unknown mechanism %q (supported: %s)", m, strings.Join(probe.SupportedMechanisms(), ", "))
 			}
 			c.Mechanisms = append(c.Mechanisms, m)
 		}
@@ -92,17 +93,11 @@ func (f *authFlags) credentials(needUser bool, stdinTaken bool) (*probe.Credenti
 	default:
 		return nil, errors.New("no password: use --password-env VAR, --password-stdin, or run on a terminal to be asked")
 	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
 	if c.AllowPlaintext {
 		fmt.Fprintln(os.Stderr, "mailscout: WARNING: --allow-plaintext-auth: the password may cross the network unencrypted, readable by anyone on the path.")
 	}
 	return c, nil
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -7,9 +7,9 @@ import (
 	"slices"
 
 	"github.com/mailscout/mailscout/discover"
+	"github.com/mailscout/mailscout/mailsim"
 	"github.com/mailscout/mailscout/probe"
 	"github.com/mailscout/mailscout/probe/proxy"
-	"github.com/mailscout/mailscout/mailsim"
 )
 
 const demoSynopsis = `demo [flags] [DOMAIN…]
@@ -25,18 +25,21 @@ Demo domains:
   customer.example   hosted behind a provider's MX; the provider publishes autoconfig
   autoconf.example   autoconfig XML with odd host names and a local-part username
   broken.example     wrong-name certificate, a filtered and a silent implicit-TLS port, STARTTLS injection
+  oldtls.example     speaks only TLS 1.0 (try --allow-insecure-tls)
+  plain.example      no TLS at all: an IMAP server with LOGINDISABLED, an SMTP relay without AUTH
+  nomail.example     publishes a null MX: accepts no mail
 
 Every server knows the account alice@<domain> with the password "demo-password" (and alice@
 autoconf.example logs in as "alice"): try --user and --password-stdin.`
 
-var demoDomains = []string{mailsim.DemoSRV, mailsim.DemoGuess, mailsim.DemoHosted, mailsim.DemoAutoconf, mailsim.DemoBroken}
+var demoDomains = []string{mailsim.DemoSRV, mailsim.DemoGuess, mailsim.DemoHosted, mailsim.DemoAutoconf, mailsim.DemoBroken,
+	mailsim.DemoLegacy, mailsim.DemoPlain, mailsim.DemoNoMail}
 
 func runDemo(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("demo", demoSynopsis, stderr)
 	var f discoverFlags
 	f.register(fs)
 	probeAllFlag := fs.Bool("probe-all", false, "instead of discovery, probe every endpoint of the demo world in every sensible mode, as 'mailscout probe' would")
-	transcript := fs.Bool("transcript", false, "with --probe-all: show each dialogue")
 	demoProxy := fs.String("demo-proxy", "", "go through an in-process proxy of the demo world: socks4, socks4a, socks5, socks5h or http (with a user and password)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -63,10 +66,9 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	defer world.Close()
 	// The world's DNS, network and CA stand in for the Internet's.
 	opts.Resolver = &discover.DNSResolver{Servers: []string{world.DNSAddr()}}
-	opts.Probe.Dial = world.DialContext
+	opts.Probe.Dial = world // the demo world is reachable only through its own network (and proxy)
 	opts.Probe.RootCAs = world.CA.Pool()
 	opts.NoISPDB = true
-	opts.Probe.Proxy = nil // the demo world is reachable only through its own network (and proxy)
 	if *demoProxy != "" {
 		px, err := startDemoProxy(world, *demoProxy)
 		if err != nil {
@@ -77,28 +79,27 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 		if *demoProxy == "socks4" || *demoProxy == "socks4a" {
 			d, _ = proxy.Parse(*demoProxy + "://demo@" + px.Addr())
 		}
-		opts.Probe.Proxy = d
-		opts.Probe.Dial = nil // reach the proxy directly on loopback; the proxy reaches the world
+		opts.Probe.Dial = d // reach the proxy directly on loopback; the proxy reaches the world
 	}
 	ctx, stop := signalContext()
 	defer stop()
 	if *probeAllFlag {
-		return probeWorld(ctx, world, opts.Probe, outputFlags{json: f.format == "json", transcript: *transcript}, stdout, stderr)
+		return probeWorld(ctx, world, opts.Probe, outputFlags{json: f.format == "json", transcript: f.transcript, wide: f.wide}, stdout, stderr, f.probe.allowInsecure)
 	}
-	code := exitNotWorks
+	code := exitWorks
 	for i, d := range domains {
 		if i > 0 && f.format == "table" {
 			fmt.Fprintln(stdout)
 		}
-		if discoverAndPrint(ctx, "alice@"+d, opts, &f, stdout, stderr) == exitWorks {
-			code = exitWorks
+		if c := discoverAndPrint(ctx, "alice@"+d, opts, &f, stdout, stderr); len(domains) == 1 {
+			code = c
 		}
 	}
 	return code
 }
 
 // probeWorld probes every service of the world in every mode that makes sense for its port.
-func probeWorld(ctx context.Context, world *mailsim.World, opts probe.Options, of outputFlags, stdout, stderr io.Writer) int {
+func probeWorld(ctx context.Context, world *mailsim.World, opts probe.Options, of outputFlags, stdout, stderr io.Writer, allowInsecure bool) int {
 	opts.Transcript = of.transcript
 	opts.SkipQuitReply = false
 	var targets []probe.Target
@@ -113,7 +114,7 @@ func probeWorld(ctx context.Context, world *mailsim.World, opts probe.Options, o
 			}
 		}
 	}
-	return printProbeResults(stdout, stderr, probeAll(ctx, targets, opts), of)
+	return printProbeResults(stdout, stderr, probeAll(ctx, targets, opts), of, allowInsecure)
 }
 
 // startDemoProxy starts an in-process proxy of the given kind that reaches the demo world.

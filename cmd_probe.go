@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"flag"
 	"fmt"
@@ -13,8 +14,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mailscout/mailscout/discover"
+	"github.com/mailscout/mailscout/internal/report"
 	"github.com/mailscout/mailscout/probe"
-	"github.com/mailscout/mailscout/report"
 )
 
 const probeSynopsis = `probe [flags] HOST[:PORT]
@@ -29,7 +31,8 @@ the port is tried, concurrently. Without a port, --protocol's standard ports are
 type probeFlags struct {
 	connectTimeout, greetingTimeout, opTimeout, deadline time.Duration
 	tlsMin, tlsMax                                       string
-	allowInsecureTLS                                     bool
+	allowInsecureTLS, allowInsecure                      bool
+	tlsMinSet                                            bool
 	caFile                                               string
 	ehlo                                                 string
 	proxy                                                proxyFlags
@@ -46,9 +49,13 @@ func (p *probeFlags) register(fs *flag.FlagSet, withDeadline bool) {
 	if withDeadline {
 		fs.DurationVar(&p.deadline, "deadline", d.Deadline, "overall limit for one probe")
 	}
-	fs.StringVar(&p.tlsMin, "tls-min", "1.2", "lowest TLS version to offer: 1.0, 1.1, 1.2 or 1.3 (below 1.2 needs --allow-insecure-tls)")
+	fs.Func("tls-min", "lowest TLS version to offer: 1.0, 1.1, 1.2 or 1.3 (default 1.2; 1.0 with --allow-insecure-tls; below 1.2 needs --allow-insecure-tls)", func(v string) error {
+		p.tlsMin, p.tlsMinSet = v, true
+		return nil
+	})
 	fs.StringVar(&p.tlsMax, "tls-max", "1.3", "highest TLS version to offer")
-	fs.BoolVar(&p.allowInsecureTLS, "allow-insecure-tls", false, "allow TLS 1.0/1.1 and their legacy cipher suites (flagged in the result)")
+	fs.BoolVar(&p.allowInsecureTLS, "allow-insecure-tls", false, "allow TLS 1.0/1.1 and their legacy cipher suites, and let a server that speaks only those be recommended (flagged)")
+	fs.BoolVar(&p.allowInsecure, "allow-insecure", false, "let a server that works only insecurely (no TLS, a bad certificate, legacy TLS) be recommended when nothing safe exists (flagged)")
 	fs.StringVar(&p.caFile, "ca-file", "", "PEM file of extra trusted root certificates (SSL_CERT_FILE also works)")
 	fs.StringVar(&p.ehlo, "ehlo", "", "SMTP EHLO name (default: the local address as an address literal)")
 	p.proxy.register(fs)
@@ -59,8 +66,20 @@ func (p *probeFlags) options() (probe.Options, error) {
 	o := probe.DefaultOptions()
 	o.ConnectTimeout, o.GreetingTimeout, o.OperationTimeout, o.Deadline = p.connectTimeout, p.greetingTimeout, p.opTimeout, p.deadline
 	o.AllowInsecureTLS, o.EHLOName = p.allowInsecureTLS, p.ehlo
+	for name, d := range map[string]time.Duration{"--connect-timeout": p.connectTimeout, "--greeting-timeout": p.greetingTimeout, "--timeout": p.opTimeout, "--deadline": p.deadline} {
+		if d <= 0 {
+			return o, fmt.Errorf("%s must be a positive duration, not %s", name, d)
+		}
+	}
+	tlsMin := p.tlsMin
+	if !p.tlsMinSet {
+		tlsMin = "1.2"
+		if p.allowInsecureTLS {
+			tlsMin = "1.0" // --allow-insecure-tls alone opens the legacy versions
+		}
+	}
 	var err error
-	if o.TLSMin, err = probe.ParseTLSVersion(p.tlsMin); err != nil {
+	if o.TLSMin, err = probe.ParseTLSVersion(tlsMin); err != nil {
 		return o, fmt.Errorf("--tls-min: %w", err)
 	}
 	if o.TLSMax, err = probe.ParseTLSVersion(p.tlsMax); err != nil {
@@ -80,10 +99,16 @@ func (p *probeFlags) options() (probe.Options, error) {
 		}
 		o.RootCAs = pool
 	}
-	if o.Proxy, err = p.proxy.dialer(); err != nil {
+	if o.Dial, err = p.proxy.dialer(); err != nil {
 		return o, err
 	}
-	return o, o.Validate()
+	if err := o.Validate(); err != nil {
+		if o.TLSMin < tls.VersionTLS12 && !o.AllowInsecureTLS {
+			return o, fmt.Errorf("%w: add --allow-insecure-tls to test legacy TLS", err)
+		}
+		return o, err
+	}
+	return o, nil
 }
 
 // credentials reads the login flags (after options(), which may have read standard input for
@@ -94,12 +119,13 @@ func (p *probeFlags) credentials(needUser bool) (*probe.Credentials, error) {
 
 // outputFlags choose how results are shown.
 type outputFlags struct {
-	json, transcript bool
+	json, transcript, wide bool
 }
 
 func (f *outputFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.json, "json", false, "write JSON (the documented result contract) instead of a table")
 	fs.BoolVar(&f.transcript, "transcript", false, "show the dialogue: each line client/server, plaintext/TLS, time since connect")
+	fs.BoolVar(&f.wide, "wide", false, "one line per table row, nothing wrapped (default: fit the terminal, $COLUMNS or 100 columns)")
 }
 
 func runProbe(args []string, stdout, stderr io.Writer) int {
@@ -132,7 +158,7 @@ func runProbe(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signalContext()
 	defer stop()
 	results := probeAll(ctx, targets, opts)
-	return printProbeResults(stdout, stderr, results, of)
+	return printProbeResults(stdout, stderr, results, of, pf.allowInsecure)
 }
 
 func usageError(stderr io.Writer, fs *flag.FlagSet, msg string) int {
@@ -141,7 +167,8 @@ func usageError(stderr io.Writer, fs *flag.FlagSet, msg string) int {
 	return exitUsage
 }
 
-// standardPorts are probed when a target has no port: implicit TLS first (RFC 8314).
+// standardPorts are probed when a target has no port: implicit TLS first (RFC 8314), then
+// STARTTLS; SMTP's relay port 25 is not a client's port.
 var standardPorts = map[probe.Protocol][]int{
 	probe.SMTP: {465, 587},
 	probe.IMAP: {993, 143},
@@ -177,11 +204,6 @@ func probeTargets(arg, protoFlag, secFlag string) ([]probe.Target, error) {
 			}
 			proto = p
 		}
-	} else {
-		if proto == "" {
-			return nil, fmt.Errorf("%q has no port: give HOST:PORT or --protocol", arg)
-		}
-		ports = standardPorts[proto]
 	}
 	var modes []probe.Security
 	if secFlag != "" {
@@ -192,13 +214,27 @@ func probeTargets(arg, protoFlag, secFlag string) ([]probe.Target, error) {
 		modes = []probe.Security{m}
 	}
 	var out []probe.Target
-	for _, port := range ports {
+	add := func(proto probe.Protocol, port int) {
 		ms := modes
 		if ms == nil {
 			ms = probe.ModesForPort(port)
 		}
 		for _, m := range ms {
 			out = append(out, probe.Target{Protocol: proto, Host: host, Port: port, Security: m})
+		}
+	}
+	switch {
+	case ports != nil:
+		add(proto, ports[0])
+	case proto != "":
+		for _, port := range standardPorts[proto] {
+			add(proto, port)
+		}
+	default: // no port, no protocol: every standard port of every protocol
+		for _, p := range []probe.Protocol{probe.SMTP, probe.IMAP, probe.POP3} {
+			for _, port := range standardPorts[p] {
+				add(p, port)
+			}
 		}
 	}
 	return out, nil
@@ -215,8 +251,9 @@ func probeAll(ctx context.Context, targets []probe.Target, opts probe.Options) [
 	return results
 }
 
-func printProbeResults(stdout, stderr io.Writer, results []probe.Result, of outputFlags) int {
+func printProbeResults(stdout, stderr io.Writer, results []probe.Result, of outputFlags, allowInsecure bool) int {
 	var err error
+	l := report.Layout{Width: report.TerminalWidth(os.Stdout), Wide: of.wide}
 	switch {
 	case of.json:
 		err = report.ProbeJSON(stdout, results)
@@ -225,17 +262,45 @@ func printProbeResults(stdout, stderr io.Writer, results []probe.Result, of outp
 			err = report.Transcript(stdout, results)
 		}
 		if err == nil {
-			err = report.ProbeTable(stdout, results)
+			err = report.ProbeTable(stdout, results, l)
 		}
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "mailscout: writing output: %v\n", err)
 		return exitNotWorks
 	}
+	return probeExit(results, allowInsecure)
+}
+
+// probeExit is the exit code of probe (README.md, "Exit codes"): 0 when a mode is usable (or,
+// with --allow-insecure, works at all) and any login there worked; 4 when the server rejected
+// the credentials; 3 when no host name resolved; 1 otherwise.
+func probeExit(results []probe.Result, allowInsecure bool) int {
+	allDNS := len(results) > 0
 	for _, r := range results {
-		if r.OK {
+		allDNS = allDNS && r.ErrorKind == probe.KindDNS
+		if r.Auth != nil && r.Auth.Attempted && !r.Auth.OK {
+			return exitLoginFailed
+		}
+	}
+	for _, r := range results {
+		v, blockers, _ := discover.Judge(&r)
+		ok := v == discover.Usable || v == discover.Insecure && (allowInsecure || onlyLegacy(blockers) && r.TLS != nil)
+		if ok && (r.Auth == nil || r.Auth.OK) {
 			return exitWorks
 		}
 	}
+	if allDNS {
+		return exitDNSFailed
+	}
 	return exitNotWorks
+}
+
+func onlyLegacy(blockers []string) bool {
+	for _, b := range blockers {
+		if b != discover.BlockerLegacyTLS {
+			return false
+		}
+	}
+	return true
 }

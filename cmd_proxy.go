@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/mailscout/mailscout/probe"
 	"github.com/mailscout/mailscout/probe/proxy"
 )
 
@@ -44,7 +45,8 @@ var stdinLine = func() (string, error) {
 	return strings.TrimRight(line, "\r\n"), nil
 }
 
-func (f *proxyFlags) dialer() (*proxy.Dialer, error) {
+// dialer returns the proxy as the probes' Dialer, or nil for direct connections.
+func (f *proxyFlags) dialer() (probe.Dialer, error) {
 	raw := f.url
 	if raw == "" && !f.none {
 		raw = os.Getenv("ALL_PROXY")

@@ -7,7 +7,8 @@
 //	mailscout probe [flags] HOST[:PORT]         probe one endpoint in every sensible security mode
 //	mailscout demo [flags] [DOMAIN…]            discovery on the built-in demo world
 //
-// Exit codes: 0 something works, 1 nothing works, 2 usage error.
+// Exit codes: 0 a usable configuration was found (and the login worked, when credentials were
+// given); 1 nothing usable; 2 usage error; 3 DNS failed; 4 the server rejected the credentials.
 package main
 
 import (
@@ -21,9 +22,11 @@ import (
 
 // Exit codes (README.md, "Exit codes").
 const (
-	exitWorks    = 0
-	exitNotWorks = 1
-	exitUsage    = 2
+	exitWorks       = 0 // a usable configuration is recommended (and the login worked, if tried)
+	exitNotWorks    = 1 // nothing usable
+	exitUsage       = 2 // the invocation is wrong
+	exitDNSFailed   = 3 // the resolver failed: results unknown
+	exitLoginFailed = 4 // the server rejected the credentials
 )
 
 // errUsage marks an error that is the user's invocation, not the network.
@@ -71,7 +74,8 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'mailscout <command> --help' for a command's flags.")
-	fmt.Fprintln(w, "Exit codes: 0 something works, 1 nothing works, 2 usage error.")
+	fmt.Fprintln(w, "Exit codes: 0 usable settings found, 1 nothing usable, 2 usage error, 3 DNS failed,")
+	fmt.Fprintln(w, "4 the server rejected the credentials.")
 }
 
 // parseInterleaved parses flags that may come before, between or after positional arguments

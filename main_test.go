@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -39,6 +40,9 @@ func TestScripts(t *testing.T) {
 				return err
 			}
 			env.Setenv("CAFILE", caFile)
+			// Wide enough that the sentences the scripts look for are not wrapped; the width
+			// script sets its own.
+			env.Setenv("COLUMNS", "200")
 			servers := map[string]mailsim.Config{
 				"SMTPS":  {Protocol: mailsim.SMTP, Mode: mailsim.TLS, Hostname: "127.0.0.1", AuthAfterTLS: []string{"PLAIN", "LOGIN"}},
 				"SUB":    {Protocol: mailsim.SMTP, Mode: mailsim.StartTLS, Hostname: "127.0.0.1", AuthAfterTLS: []string{"PLAIN"}},
@@ -65,7 +69,9 @@ func TestScripts(t *testing.T) {
 	})
 }
 
-// Exit codes are a contract (README.md): 0 works, 1 does not work, 2 usage error.
+// Exit codes are a contract (README.md): 0 works, 1 does not work, 2 usage error (3 and 4,
+// DNS failure and rejected credentials, are pinned by the scripts and the integration suite).
+// None of these invocations sends anything: usage errors are caught before any lookup.
 func TestExitCodes(t *testing.T) {
 	tests := []struct {
 		args []string
@@ -77,7 +83,12 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"probe"}, exitUsage},
 		{[]string{"probe", "--help"}, exitWorks},
 		{[]string{"probe", "host.example:8080"}, exitUsage},
-		{[]string{"probe", "host.example"}, exitUsage},
+		{[]string{"probe", "--deadline", "-1s", "host.example:465"}, exitUsage},
+		{[]string{"probe", "--connect-timeout", "0s", "host.example:465"}, exitUsage},
+		{[]string{"probe", "--ehlo", "x\r\nMAIL FROM:<a@b>", "host.example:587"}, exitUsage},
+		{[]string{"discover", "--deadline", "-1s", "example.com"}, exitUsage},
+		{[]string{"discover", "--resolver", "127.0.0.1:99999", "example.com"}, exitUsage},
+		{[]string{"discover", "--resolver", "not-an-ip:53", "example.com"}, exitUsage},
 		{[]string{"probe", "host.example:99999"}, exitUsage},
 		{[]string{"probe", "--security", "bogus", "host.example:587"}, exitUsage},
 		{[]string{"probe", "--tls-min", "1.0", "host.example:465"}, exitUsage},
@@ -85,6 +96,37 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"probe", "--ca-file", "/nonexistent", "host.example:465"}, exitUsage},
 		{[]string{"probe", "a:1", "b:2"}, exitUsage},
 		{[]string{"demo", "extra"}, exitUsage},
+	}
+	for _, tt := range tests {
+		var out, errOut bytes.Buffer
+		if got := run(tt.args, &out, &errOut); got != tt.want {
+			t.Errorf("mailscout %q exited %d, want %d; stderr:\n%s", tt.args, got, tt.want, errOut.String())
+		}
+	}
+}
+
+// The exit codes that depend on what discovery finds (README.md, "Exit codes"), on the demo
+// world and on a resolver that does not answer. Everything stays on loopback.
+func TestDiscoveryExitCodes(t *testing.T) {
+	dead, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadAddr := dead.LocalAddr().String()
+	dead.Close()
+	t.Setenv("PW", "wrong")
+	tests := []struct {
+		args []string
+		want int
+	}{
+		{[]string{"demo", "guess.example"}, exitWorks},
+		{[]string{"demo", "broken.example"}, exitWorks}, // incoming works; the diagnosis says outgoing does not
+		{[]string{"demo", "plain.example"}, exitNotWorks},
+		{[]string{"demo", "nomail.example"}, exitNotWorks},
+		{[]string{"demo", "oldtls.example"}, exitNotWorks},
+		{[]string{"demo", "--allow-insecure-tls", "oldtls.example"}, exitWorks},
+		{[]string{"demo", "--user", "alice@guess.example", "--password-env", "PW", "guess.example"}, exitLoginFailed},
+		{[]string{"discover", "--resolver", deadAddr, "--deadline", "3s", "--no-ispdb", "alice@example.com"}, exitDNSFailed},
 	}
 	for _, tt := range tests {
 		var out, errOut bytes.Buffer

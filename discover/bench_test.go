@@ -54,7 +54,7 @@ func benchSpec(filterBest bool) mailsim.WorldSpec {
 func benchOptions(w *mailsim.World) discover.Options {
 	o := discover.DefaultOptions() // default timeouts: 5 s connect, 4 s greeting
 	o.Resolver = &discover.DNSResolver{Servers: []string{w.DNSAddr()}}
-	o.Probe.Dial = w.DialContext
+	o.Probe.Dial = w
 	o.Probe.RootCAs = w.CA.Pool()
 	o.NoISPDB = true
 	return o

@@ -1,17 +1,16 @@
 package discover
 
 import (
-	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
-	"sync/atomic"
 
 	"github.com/mailscout/mailscout/probe"
 )
 
 // candidate is one (protocol, host, port, security) to probe, with everything the sources said
-// about it. The same tuple named by several sources is one candidate listing them all.
+// about it. The same tuple named by several sources is one candidate listing them all. Only the
+// scheduler's goroutine touches it.
 type candidate struct {
 	probe.Target
 	sources  []string // source kinds, first naming first
@@ -22,29 +21,32 @@ type candidate struct {
 	// untrusted: outside the user's domain and named only over untrusted paths.
 	untrusted bool
 	httpOnly  bool // named only by autoconfig over plain HTTP
+	order     int  // when it was first proposed
 
-	// Scheduling state, owned by the scheduler loop.
-	addrs    []netip.Addr
-	state    candState
-	result   *probe.Result
-	adaptErr atomic.Pointer[string]         // why a wait was cut short by what other probes learned
-	dialed   atomic.Pointer[netip.AddrPort] // the address the probe connected to
+	addrs  []netip.Addr
+	state  candState
+	job    *job
+	result *probe.Result
 }
 
 type candState int
 
 const (
 	stateResolving candState = iota
-	stateQueued
-	stateRunning
+	stateQueued              // handed to the dispatcher
 	stateDone
 )
 
-func (c *candidate) key() string {
-	return fmt.Sprintf("%s|%s|%d|%s", c.Protocol, c.Host, c.Port, c.Security)
+type candKey struct {
+	protocol probe.Protocol
+	host     string
+	port     int
+	security probe.Security
 }
 
-// proposal is what a source emits: a candidate seen by one source.
+func (c *candidate) key() candKey { return candKey{c.Protocol, c.Host, c.Port, c.Security} }
+
+// proposal is what a source's findings turn into: a candidate seen by one source.
 type proposal struct {
 	target    probe.Target
 	source    string
@@ -64,9 +66,7 @@ func (c *candidate) merge(p proposal) {
 	if p.detail != "" && !slices.Contains(c.details, p.detail) {
 		c.details = append(c.details, p.detail)
 	}
-	if p.trust > c.trust {
-		c.trust = p.trust
-	}
+	c.trust = max(c.trust, p.trust)
 	if p.srv != nil && (c.srv == nil || p.srv.Priority < c.srv.Priority) {
 		c.srv = p.srv
 	}
@@ -78,27 +78,40 @@ func (c *candidate) merge(p proposal) {
 	c.httpOnly = c.httpOnly && p.httpOnly
 }
 
-func newCandidate(p proposal) *candidate {
-	return &candidate{
+func newCandidate(p proposal, order int) *candidate {
+	c := &candidate{
 		Target:    p.target,
 		sources:   []string{p.source},
-		details:   nonEmpty(p.detail),
 		trust:     p.trust,
 		srv:       p.srv,
 		username:  p.username,
 		untrusted: p.untrusted,
 		httpOnly:  p.httpOnly,
+		order:     order,
 	}
+	if p.detail != "" {
+		c.details = []string{p.detail}
+	}
+	return c
 }
 
-func nonEmpty(s string) []string {
-	if s == "" {
-		return nil
-	}
-	return []string{s}
+// onlyGuessed: no source vouched for the host; it was made up from the domain or the MX.
+func (c *candidate) onlyGuessed() bool {
+	return !slices.ContainsFunc(c.sources, func(k string) bool {
+		return k != SourceGuess && k != SourceMX && k != SourceProvider
+	})
 }
 
 // inDomain reports whether host is domain or below it.
 func inDomain(host, domain string) bool {
 	return host == domain || strings.HasSuffix(host, "."+domain)
+}
+
+// sourceOrder is the order sources are listed in: most authoritative first.
+var sourceOrder = []string{SourceSRV, SourceAutoconfig, SourceISPDB, SourceProvider, SourceMX, SourceGuess}
+
+func sortedSources(kinds []string) []string {
+	out := slices.Clone(kinds)
+	slices.SortStableFunc(out, func(a, b string) int { return slices.Index(sourceOrder, a) - slices.Index(sourceOrder, b) })
+	return out
 }

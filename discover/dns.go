@@ -14,9 +14,9 @@ import (
 )
 
 // DNSResolver asks recursive resolvers directly with github.com/miekg/dns. It exists (instead of
-// net.Resolver) because mailscout needs the AD bit of every answer, which net.Resolver never
-// exposes, and deterministic record order. This file is the only one that imports miekg/dns,
-// so moving to its successor is a one-file change.
+// net.Resolver) because mailscout needs the AD bit and the TTL of every answer, which
+// net.Resolver never exposes, and deterministic record order. This file is the only one that
+// imports miekg/dns, so moving to its successor is a one-file change.
 type DNSResolver struct {
 	Servers  []string      // host:port of recursive resolvers, tried in order
 	Timeout  time.Duration // per attempt; default 2 s
@@ -52,7 +52,7 @@ func (r *DNSResolver) exchange(ctx context.Context, name string, qtype uint16) (
 	if attempts <= 0 {
 		attempts = 2
 	}
-	var lastErr error = errors.New("no DNS server configured")
+	var lastErr error = fmt.Errorf("%w: no DNS server configured", ErrNoAnswer)
 	for range attempts {
 		for _, srv := range r.Servers {
 			c := &dns.Client{Net: "udp", Timeout: timeout}
@@ -60,12 +60,18 @@ func (r *DNSResolver) exchange(ctx context.Context, name string, qtype uint16) (
 			if err == nil && resp.Truncated {
 				c.Net = "tcp"
 				resp, _, err = c.ExchangeContext(ctx, m, srv)
+				if err == nil && resp.Truncated {
+					return nil, fmt.Errorf("%s: %w", srv, ErrTruncated)
+				}
 			}
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
 			if err != nil {
-				lastErr = fmt.Errorf("%s: %w", srv, err)
+				if isResourceExhaustion(err) {
+					return nil, fmt.Errorf("%w: %v", ErrLocalResources, err)
+				}
+				lastErr = fmt.Errorf("%s: %w (%v)", srv, ErrNoAnswer, err)
 				continue
 			}
 			switch resp.Rcode {
@@ -74,79 +80,135 @@ func (r *DNSResolver) exchange(ctx context.Context, name string, qtype uint16) (
 			case dns.RcodeNameError:
 				return resp, ErrNXDomain
 			}
-			lastErr = fmt.Errorf("%s answered %s", srv, dns.RcodeToString[resp.Rcode])
+			lastErr = fmt.Errorf("%s answered %s: %w", srv, dns.RcodeToString[resp.Rcode], ErrServerFailure)
 		}
 	}
 	return nil, lastErr
 }
 
-func (r *DNSResolver) lookup(ctx context.Context, name string, qtype uint16) ([]dns.RR, bool, error) {
+// maxCNAMEs bounds a CNAME chain; real ones are one or two links long.
+const maxCNAMEs = 8
+
+// defaultNegativeTTL is used for a negative answer without an SOA.
+const defaultNegativeTTL = time.Minute
+
+// lookup returns the records of qtype for name, following the CNAME chain inside the answer.
+// Records whose owner is neither name nor a name the chain leads to are dropped: an answer
+// section may carry anything, and only what answers the question counts.
+func (r *DNSResolver) lookup(ctx context.Context, name string, qtype uint16) ([]dns.RR, bool, time.Duration, error) {
 	resp, err := r.exchange(ctx, name, qtype)
+	wrap := func(err error) error {
+		return &LookupError{Name: strings.TrimSuffix(name, "."), Type: dns.TypeToString[qtype], Err: err}
+	}
 	if err != nil {
-		return nil, false, &LookupError{Name: strings.TrimSuffix(name, "."), Type: dns.TypeToString[qtype], Err: err}
-	}
-	var out []dns.RR
-	for _, rr := range resp.Answer {
-		if rr.Header().Rrtype == qtype { // CNAMEs in the chain are skipped; their targets' records count
-			out = append(out, rr)
+		if resp != nil {
+			return nil, false, negativeTTL(resp), wrap(err)
 		}
+		return nil, false, 0, wrap(err)
 	}
-	return out, resp.AuthenticatedData, nil
+	owner := strings.ToLower(dns.Fqdn(name))
+	var ttl uint32 = 1<<32 - 1
+	seen := map[string]bool{owner: true}
+	for range maxCNAMEs {
+		var out []dns.RR
+		next := ""
+		for _, rr := range resp.Answer {
+			h := rr.Header()
+			if !strings.EqualFold(h.Name, owner) {
+				continue
+			}
+			switch {
+			case h.Rrtype == qtype:
+				out = append(out, rr)
+				ttl = min(ttl, h.Ttl)
+			case h.Rrtype == dns.TypeCNAME && qtype != dns.TypeCNAME:
+				next = strings.ToLower(rr.(*dns.CNAME).Target)
+				ttl = min(ttl, h.Ttl)
+			}
+		}
+		switch {
+		case len(out) > 0 || next == "":
+			t := time.Duration(ttl) * time.Second
+			if len(out) == 0 {
+				t = negativeTTL(resp)
+			}
+			return out, resp.AuthenticatedData, t, nil
+		case seen[next]:
+			return nil, false, 0, wrap(fmt.Errorf("%w: %s points back into its own chain", ErrCNAMELoop, next))
+		}
+		seen[next] = true
+		owner = next
+	}
+	return nil, false, 0, wrap(fmt.Errorf("%w: more than %d CNAMEs", ErrCNAMELoop, maxCNAMEs))
 }
 
-// LookupMX implements Resolver. Records come back in answer order; callers sort.
-func (r *DNSResolver) LookupMX(ctx context.Context, domain string) ([]MX, bool, error) {
-	rrs, ad, err := r.lookup(ctx, domain, dns.TypeMX)
-	var out []MX
+// negativeTTL is RFC 2308 §5: the smaller of the SOA's own TTL and its MINIMUM field.
+func negativeTTL(resp *dns.Msg) time.Duration {
+	for _, rr := range resp.Ns {
+		if soa, ok := rr.(*dns.SOA); ok {
+			return time.Duration(min(soa.Hdr.Ttl, soa.Minttl)) * time.Second
+		}
+	}
+	return defaultNegativeTTL
+}
+
+// LookupMX implements Resolver. A null MX (RFC 7505) comes back as a record with Host "".
+func (r *DNSResolver) LookupMX(ctx context.Context, domain string) (Answer[MX], error) {
+	rrs, ad, ttl, err := r.lookup(ctx, domain, dns.TypeMX)
+	a := Answer[MX]{Authentic: ad, TTL: ttl}
 	for _, rr := range rrs {
 		mx := rr.(*dns.MX)
-		out = append(out, MX{Host: strings.TrimSuffix(strings.ToLower(mx.Mx), "."), Preference: mx.Preference})
+		a.Records = append(a.Records, MX{Host: strings.TrimSuffix(strings.ToLower(mx.Mx), "."), Preference: mx.Preference})
 	}
-	return out, ad, err
+	return a, err
 }
 
 // LookupSRV implements Resolver. A target of "." is returned as "" (service not offered).
-func (r *DNSResolver) LookupSRV(ctx context.Context, name string) ([]SRV, bool, error) {
-	rrs, ad, err := r.lookup(ctx, name, dns.TypeSRV)
-	var out []SRV
+func (r *DNSResolver) LookupSRV(ctx context.Context, name string) (Answer[SRV], error) {
+	rrs, ad, ttl, err := r.lookup(ctx, name, dns.TypeSRV)
+	a := Answer[SRV]{Authentic: ad, TTL: ttl}
 	for _, rr := range rrs {
 		s := rr.(*dns.SRV)
-		out = append(out, SRV{Target: strings.TrimSuffix(strings.ToLower(s.Target), "."), Port: s.Port, Priority: s.Priority, Weight: s.Weight})
+		a.Records = append(a.Records, SRV{Target: strings.TrimSuffix(strings.ToLower(s.Target), "."), Port: s.Port, Priority: s.Priority, Weight: s.Weight})
 	}
-	return out, ad, err
+	return a, err
 }
 
-// LookupAddr implements Resolver: A and AAAA at once. The answer is authentic only if both are.
-func (r *DNSResolver) LookupAddr(ctx context.Context, host string) ([]netip.Addr, bool, error) {
+// LookupAddr implements Resolver: AAAA and A at once, IPv6 first. The answer is authentic only
+// if both are.
+func (r *DNSResolver) LookupAddr(ctx context.Context, host string) (Answer[netip.Addr], error) {
 	if ip, err := netip.ParseAddr(host); err == nil {
-		return []netip.Addr{ip}, false, nil
+		return Answer[netip.Addr]{Records: []netip.Addr{ip}}, nil
 	}
 	var wg sync.WaitGroup
 	var rr4, rr6 []dns.RR
 	var ad4, ad6 bool
+	var ttl4, ttl6 time.Duration
 	var err4, err6 error
-	wg.Go(func() { rr4, ad4, err4 = r.lookup(ctx, host, dns.TypeA) })
-	wg.Go(func() { rr6, ad6, err6 = r.lookup(ctx, host, dns.TypeAAAA) })
+	wg.Go(func() { rr4, ad4, ttl4, err4 = r.lookup(ctx, host, dns.TypeA) })
+	wg.Go(func() { rr6, ad6, ttl6, err6 = r.lookup(ctx, host, dns.TypeAAAA) })
 	wg.Wait()
-	var out []netip.Addr
+	a := Answer[netip.Addr]{Authentic: ad4 && ad6, TTL: min(ttl4, ttl6)}
 	for _, rr := range rr6 {
-		if a, ok := netip.AddrFromSlice(rr.(*dns.AAAA).AAAA); ok {
-			out = append(out, a)
+		if ip, ok := netip.AddrFromSlice(rr.(*dns.AAAA).AAAA); ok {
+			a.Records = append(a.Records, ip)
 		}
 	}
 	for _, rr := range rr4 {
-		if a, ok := netip.AddrFromSlice(rr.(*dns.A).A.To4()); ok {
-			out = append(out, a)
+		if ip, ok := netip.AddrFromSlice(rr.(*dns.A).A.To4()); ok {
+			a.Records = append(a.Records, ip)
 		}
 	}
-	if len(out) > 0 {
-		return out, ad4 && ad6, nil
+	switch {
+	case len(a.Records) > 0:
+		if err4 != nil || err6 != nil {
+			a.Authentic = false
+		}
+		return a, nil
+	case err4 != nil:
+		return a, err4
+	case err6 != nil && !errors.Is(err6, ErrNXDomain):
+		return a, err6
 	}
-	if err4 != nil {
-		return nil, false, err4
-	}
-	if err6 != nil && !errors.Is(err6, ErrNXDomain) {
-		return nil, false, err6
-	}
-	return nil, ad4 && ad6, nil
+	return a, nil
 }

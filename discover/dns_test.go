@@ -33,28 +33,28 @@ func TestDNSResolver(t *testing.T) {
 	dead.Close()
 	r := &discover.DNSResolver{Servers: []string{deadAddr, w.DNSAddr()}, Timeout: 300 * time.Millisecond, Attempts: 1}
 
-	mx, ad, err := r.LookupMX(ctx, "signed.example")
-	if err != nil || !ad || len(mx) != 2 {
-		t.Fatalf("MX = %+v ad=%v err=%v", mx, ad, err)
+	mx, err := r.LookupMX(ctx, "signed.example")
+	if err != nil || !mx.Authentic || len(mx.Records) != 2 || mx.TTL != 300*time.Second {
+		t.Fatalf("MX = %+v err=%v", mx, err)
 	}
-	srv, _, err := r.LookupSRV(ctx, "_imaps._tcp.signed.example")
-	if err != nil || len(srv) != 1 || srv[0] != (discover.SRV{Target: "imap.signed.example", Port: 993, Priority: 1, Weight: 5}) {
+	srv, err := r.LookupSRV(ctx, "_imaps._tcp.signed.example")
+	if err != nil || len(srv.Records) != 1 || srv.Records[0] != (discover.SRV{Target: "imap.signed.example", Port: 993, Priority: 1, Weight: 5}) {
 		t.Errorf("SRV = %+v %v", srv, err)
 	}
-	if srv, _, err := r.LookupSRV(ctx, "_pop3s._tcp.signed.example"); err != nil || len(srv) != 1 || srv[0].Target != "" {
+	if srv, err := r.LookupSRV(ctx, "_pop3s._tcp.signed.example"); err != nil || len(srv.Records) != 1 || srv.Records[0].Target != "" {
 		t.Errorf("SRV '.' = %+v %v", srv, err)
 	}
-	addrs, _, err := r.LookupAddr(ctx, "imap.signed.example")
-	if err != nil || len(addrs) != 2 || !addrs[0].Is6() || !addrs[1].Is4() {
+	addrs, err := r.LookupAddr(ctx, "imap.signed.example")
+	if err != nil || len(addrs.Records) != 2 || !addrs.Records[0].Is6() || !addrs.Records[1].Is4() {
 		t.Errorf("addrs = %v %v", addrs, err)
 	}
-	if _, _, err := r.LookupAddr(ctx, "nope.signed.example"); !errors.Is(err, discover.ErrNXDomain) {
+	if _, err := r.LookupAddr(ctx, "nope.signed.example"); !errors.Is(err, discover.ErrNXDomain) {
 		t.Errorf("NXDOMAIN: %v", err)
 	}
-	if mx, _, err := r.LookupMX(ctx, "big.example"); err != nil || len(mx) != 1 {
+	if mx, err := r.LookupMX(ctx, "big.example"); err != nil || len(mx.Records) != 1 {
 		t.Errorf("TCP fallback: %+v %v", mx, err)
 	}
-	if mx, ad, err := r.LookupMX(ctx, "imap.signed.example"); err != nil || len(mx) != 0 || !ad {
-		t.Errorf("no MX records: %+v %v %v", mx, ad, err)
+	if mx, err := r.LookupMX(ctx, "imap.signed.example"); err != nil || len(mx.Records) != 0 || !mx.Authentic {
+		t.Errorf("no MX records: %+v %v", mx, err)
 	}
 }

@@ -19,7 +19,7 @@ func ExampleRun() {
 
 	opts := discover.DefaultOptions()
 	opts.Resolver = &discover.DNSResolver{Servers: []string{world.DNSAddr()}}
-	opts.Probe.Dial = world.DialContext
+	opts.Probe.Dial = world
 	opts.Probe.RootCAs = world.CA.Pool()
 	opts.NoISPDB = true
 

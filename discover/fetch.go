@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"github.com/mailscout/mailscout/probe/proxy"
 	"io"
 	"net"
 	"net/http"
@@ -15,61 +14,79 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/mailscout/mailscout/internal/dialrace"
 	"github.com/mailscout/mailscout/probe"
 )
 
-// httpDialer connects autoconfig fetches the way probes connect: through the proxy when there is
-// one (letting it resolve the name when it can), else to the addresses our resolver found.
-func httpDialer(dial probe.DialFunc, res Resolver, px *proxy.Dialer) probe.DialFunc {
-	if px != nil {
-		pd := *px
-		if pd.Forward == nil {
-			pd.Forward = proxy.DialFunc(dial)
-		}
-		pd.Resolve = func(ctx context.Context, host string) ([]netip.Addr, error) {
-			addrs, _, err := res.LookupAddr(ctx, host)
-			return addrs, err
-		}
-		return pd.DialContext
-	}
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		host, portStr, err := net.SplitHostPort(addr)
-		if err != nil {
-			return nil, err
-		}
-		port, _ := strconv.Atoi(portStr)
-		addrs, _, err := res.LookupAddr(ctx, host)
-		if err != nil {
-			return nil, err
-		}
-		if len(addrs) == 0 {
-			return nil, &LookupError{Name: host, Type: "A/AAAA", Err: errors.New("no addresses")}
-		}
-		return probe.DialRace(ctx, dial, addrs, port)
-	}
+// fetcher gets autoconfig documents for one discovery. It connects the way probes connect
+// (through the same Dialer, to the addresses discovery's own resolver found), never uses
+// HTTP_PROXY from the environment (proxies are mailscout's own setting), follows at most three
+// redirects and never one from https to http, and asks the guard before every connection, so
+// that a hostile domain cannot point it at an internal address.
+type fetcher struct {
+	client *http.Client
+	guard  *guard
 }
 
-// newHTTPClient makes the client for autoconfig fetches. It connects with dial (httpDialer), so
-// a test world or a proxy sees every connection. It never uses HTTP_PROXY from the environment:
-// proxies are mailscout's own setting. Redirects are followed at most three times.
-func newHTTPClient(dial probe.DialFunc, roots *x509.CertPool, timeout time.Duration) *http.Client {
+func newFetcher(dial probe.Dialer, res Resolver, g *guard, roots *x509.CertPool, timeout time.Duration) *fetcher {
+	f := &fetcher{guard: g}
 	tr := &http.Transport{
 		Proxy:                  nil,
-		DialContext:            dial,
+		DialContext:            f.dialer(dial, res),
 		TLSClientConfig:        &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout:    timeout,
 		ResponseHeaderTimeout:  timeout,
 		MaxResponseHeaderBytes: 64 << 10,
 		DisableKeepAlives:      true, // every fetch goes to another host; nothing to reuse, nothing left idle
 	}
-	return &http.Client{
+	f.client = &http.Client{
 		Transport: tr,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 3 {
-				return errors.New("more than 3 redirects")
+			if len(via) > maxRedirects {
+				return fmt.Errorf("more than %d redirects", maxRedirects)
+			}
+			if prev := via[len(via)-1]; prev.URL.Scheme == "https" && req.URL.Scheme != "https" {
+				return fmt.Errorf("refused a redirect from https to %s (%s): it would give up the authenticity HTTPS gave", req.URL.Scheme, req.URL.Redacted())
 			}
 			return nil
 		},
+	}
+	return f
+}
+
+// dialer resolves with discovery's resolver, keeps only addresses the guard allows, and races
+// them; through a proxy that resolves names itself, it checks what the local resolver says and
+// lets the proxy connect by name.
+func (f *fetcher) dialer(dial probe.Dialer, res Resolver) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, portStr, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		port, _ := strconv.Atoi(portStr)
+		var addrs []netip.Addr
+		if ip, err := netip.ParseAddr(host); err == nil {
+			addrs = []netip.Addr{ip}
+		} else {
+			a, err := res.LookupAddr(ctx, host)
+			switch {
+			case err != nil && dial.ResolvesRemotely() && f.guard.policy != PrivateRefuse:
+				return dial.DialContext(ctx, network, addr) // the proxy's DNS may know it
+			case err != nil:
+				return nil, err
+			case len(a.Records) == 0:
+				return nil, &LookupError{Name: host, Type: "A/AAAA", Err: errors.New("no addresses")}
+			}
+			addrs = a.Records
+		}
+		allowed, refusal := f.guard.filter(ctx, host, addrs)
+		if len(allowed) == 0 {
+			return nil, refusal
+		}
+		if dial.ResolvesRemotely() && net.ParseIP(host) == nil {
+			return dial.DialContext(ctx, network, addr)
+		}
+		return dialrace.Dial(ctx, dial.DialContext, allowed, port)
 	}
 }
 
@@ -83,13 +100,13 @@ type fetchResult struct {
 }
 
 // fetch GETs rawURL and returns the body of a 200 answer, at most maxAutoconfigSize bytes.
-func fetch(ctx context.Context, c *http.Client, rawURL string) (fetchResult, error) {
+func (f *fetcher) fetch(ctx context.Context, rawURL string) (fetchResult, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		return fetchResult{}, err
 	}
 	req.Header.Set("User-Agent", "mailscout")
-	resp, err := c.Do(req)
+	resp, err := f.client.Do(req)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {

@@ -1,7 +1,8 @@
 package discover
 
 import (
-	"crypto/x509"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/mailscout/mailscout/probe"
@@ -11,11 +12,33 @@ import (
 const DefaultISPDB = "https://autoconfig.thunderbird.net/v1.1/"
 
 // Options tune a discovery. Start from DefaultOptions.
+//
+// The fields up to Private belong to the engine: an [Engine] takes them once, at NewEngine,
+// and they hold for every discovery it runs (a batch shares its probes, DNS answers and
+// politeness). Run makes a one-off engine from them. The fields after Private belong to one
+// discovery; Engine.Run reads only those.
 type Options struct {
 	// Probe is used for every probe; its Dial and RootCAs also serve autoconfig fetches.
 	Probe probe.Options
 	// Resolver answers every DNS question; nil means the system's resolvers (/etc/resolv.conf).
 	Resolver Resolver
+	// Concurrency bounds probes in flight (default 16). PerIP bounds the connections open at
+	// once to one server address (default 3): mail servers rate-limit and block eager clients.
+	Concurrency, PerIP int
+	// Rate, when positive, bounds new connections per second over the whole engine.
+	Rate float64
+	// CacheTTL is how long an endpoint's probe result is reused by later discoveries of the
+	// same engine (default 10 minutes); a one-off Run has no later discoveries.
+	CacheTTL time.Duration
+	// ISPDB is the base URL of an ISP database ("" with NoISPDB false means DefaultISPDB).
+	ISPDB   string
+	NoISPDB bool
+	// FetchTimeout bounds each autoconfig fetch (default 5 s, Thunderbird's).
+	FetchTimeout time.Duration
+	// Private says what to do with server addresses that are not public (loopback, private,
+	// link-local, documentation, …): see PrivatePolicy.
+	Private PrivatePolicy
+
 	// Protocols to discover; empty means smtp, imap and pop3.
 	Protocols []probe.Protocol
 	// Deadline bounds the whole discovery (default 20 s). What is not done by then is reported
@@ -24,32 +47,39 @@ type Options struct {
 	// Fast returns as soon as the best configuration of each protocol is proven: no pending
 	// probe or source could outrank it. The rest is canceled and the report marked incomplete.
 	Fast bool
-	// Concurrency bounds probes in flight (default 16); PerIP bounds them per server address
-	// (default 3): mail servers rate-limit and block eager clients.
-	Concurrency, PerIP int
-	// ISPDB is the base URL of an ISP database ("" with NoISPDB false means DefaultISPDB).
-	ISPDB   string
-	NoISPDB bool
-	// FetchTimeout bounds each autoconfig fetch (default 5 s, Thunderbird's).
-	FetchTimeout time.Duration
-	// Credentials, when set, make discovery log in on the working configurations (see verify
-	// for the rules). Username may be empty: the address is used.
+	// Credentials, when set, make discovery log in on the usable configurations (see
+	// Report.Configs[].Auth for the rules). Username may be empty: the address is used.
 	Credentials *probe.Credentials
 	// TrustHost allows sending credentials to hosts outside the user's domain that were named
 	// over an untrusted path.
 	TrustHost bool
-	// VerifyAll logs in on every working configuration instead of stopping at the first
-	// success per protocol.
+	// VerifyAll logs in on every usable configuration instead of stopping at the first success
+	// per protocol.
 	VerifyAll bool
-	// Progress, if set, receives one line per event worth showing while discovery runs.
+	// AllowInsecure lets configurations whose verdict is insecure (no TLS, a certificate that
+	// fails verification, legacy TLS) be recommended when nothing usable exists; they stay
+	// flagged. With Probe.AllowInsecureTLS alone, only legacy TLS is allowed that way.
+	AllowInsecure bool
+	// Progress, if set, receives an event as each source and probe finishes. It is called from
+	// the discovery's own goroutine and must return quickly.
 	Progress func(Event)
 }
 
-// Event is a progress notice: a source finished or a probe finished.
-type Event struct {
-	Kind   string // "source" or "probe"
-	Detail string
-}
+// PrivatePolicy is what discovery does with a server whose address is not public.
+type PrivatePolicy int
+
+const (
+	// PrivateFlag (the default) probes such servers and flags them (warning internal_address),
+	// unless the domain's own addresses (its apex and MX hosts) are in the same class: an
+	// intranet domain is allowed its intranet. Autoconfig fetches and redirects to such
+	// addresses are refused under the same rule.
+	PrivateFlag PrivatePolicy = iota
+	// PrivateRefuse never connects to them (a service exposed to strangers must not be steered
+	// at its own network): the probe fails with kind not_allowed, and fetches are refused.
+	PrivateRefuse
+	// PrivateAllow connects anywhere without a word.
+	PrivateAllow
+)
 
 // DefaultOptions returns the documented defaults.
 func DefaultOptions() Options {
@@ -60,10 +90,42 @@ func DefaultOptions() Options {
 		Deadline:     20 * time.Second,
 		Concurrency:  16,
 		PerIP:        3,
+		CacheTTL:     10 * time.Minute,
 		FetchTimeout: 5 * time.Second,
 	}
 }
 
+// Fan-out bounds: what one domain can make a discovery do, however hostile its DNS.
+const (
+	MaxMXHosts         = 10 // MX records kept (by preference); the best two are probed
+	MaxSRVTargets      = 10 // targets kept per SRV service (by priority, then weight)
+	MaxAddrsPerFamily  = 2  // addresses per host and family (IPv6, IPv4)
+	MaxCandidates      = 64 // (protocol, host, port, security) tuples probed
+	MaxConnections     = 96 // connections one discovery opens, logins included
+	maxAutoconfigHosts = 10 // servers taken from one autoconfig document, per protocol
+	maxRedirects       = 3  // autoconfig redirects followed
+)
+
+// validate rejects values that cannot work.
+func (o *Options) validate() error {
+	if o.Deadline < 0 || o.FetchTimeout < 0 || o.CacheTTL < 0 {
+		return errors.New("durations must be positive")
+	}
+	if o.Concurrency < 0 || o.PerIP < 0 || o.Rate < 0 {
+		return errors.New("concurrency, per-address limit and rate must be positive")
+	}
+	for _, p := range o.Protocols {
+		if _, err := probe.ParseProtocol(string(p)); err != nil {
+			return err
+		}
+	}
+	if err := o.Probe.Validate(); err != nil {
+		return fmt.Errorf("probe options: %w", err)
+	}
+	return nil
+}
+
+// fill puts defaults into zero fields.
 func (o *Options) fill() {
 	if len(o.Protocols) == 0 {
 		o.Protocols = []probe.Protocol{probe.SMTP, probe.IMAP, probe.POP3}
@@ -83,7 +145,10 @@ func (o *Options) fill() {
 	if o.ISPDB == "" {
 		o.ISPDB = DefaultISPDB
 	}
+	if o.Probe.Dial == nil {
+		o.Probe.Dial = probe.Direct
+	}
+	if o.Probe.Limits == (probe.Limits{}) {
+		o.Probe.Limits = probe.DefaultLimits()
+	}
 }
-
-// rootCAs is the trust store for autoconfig fetches: the probe's, or the system's.
-func (o *Options) rootCAs() *x509.CertPool { return o.Probe.RootCAs }

@@ -5,9 +5,9 @@ import (
 	"testing"
 
 	"github.com/mailscout/mailscout/discover"
+	"github.com/mailscout/mailscout/mailsim"
 	"github.com/mailscout/mailscout/probe"
 	"github.com/mailscout/mailscout/probe/proxy"
-	"github.com/mailscout/mailscout/mailsim"
 )
 
 // Discovery through every kind of proxy finds the same working configurations as without one,
@@ -42,8 +42,7 @@ func TestDiscoveryThroughProxies(t *testing.T) {
 				t.Fatal(err)
 			}
 			o := direct
-			o.Probe.Proxy = d
-			o.Probe.Dial = nil
+			o.Probe.Dial = d
 			got := run(t, "carol@customer.example", o)
 			if !slices.Equal(summary(got), summary(want)) {
 				t.Errorf("through %s: %q, direct: %q", kind, summary(got), summary(want))
@@ -70,7 +69,7 @@ func TestDiscoveryThroughProxies(t *testing.T) {
 		defer px.Close()
 		d, _ := proxy.Parse("http://" + px.Addr())
 		o := direct
-		o.Probe.Proxy, o.Probe.Dial = d, nil
+		o.Probe.Dial = d
 		r := run(t, "alice@srv.example", o)
 		if len(r.Configs) != 0 {
 			t.Errorf("configs through a refusing proxy: %v", summary(r))

@@ -7,7 +7,7 @@ import (
 	"github.com/mailscout/mailscout/probe"
 )
 
-// Trust levels of sources, most trusted highest (ranking key 3).
+// Trust levels of sources, most trusted highest (ranking key 4).
 const (
 	trustHTTP      = 0 // autoconfig over plain HTTP: anyone on the path could have written it
 	trustGuess     = 1 // a host name we made up, or the MX host itself
@@ -21,27 +21,26 @@ const noSRVPriority = 1 << 16
 // rankKey is the one ordering of configurations, most important first. Smaller is better in
 // every field. README.md ("Ranking") states the rule and TestRankingRule pins it.
 //
-//  0. with credentials: a configuration where the login succeeded before every other;
-//  1. fully working (TLS ≥ 1.2 with a valid certificate) before flagged (bad certificate,
-//     legacy TLS, no TLS at all) — a valid STARTTLS server beats an implicit-TLS one with an
-//     expired certificate;
-//  2. implicit TLS, then STARTTLS, then plain (RFC 8314 §3.3 and §5.1; plain is never above a
-//     TLS option, since plain always counts as flagged);
-//  3. source trust (trust* above);
-//  4. SRV priority, then higher weight (RFC 2782);
-//  5. submission ports 465/587 before others, port 25 last (relay port, often blocked);
-//  6. latency (only as a tie-break when sorting; never a reason to wait in --fast).
+//  1. with credentials: a configuration where the login succeeded before every other;
+//  2. the verdict: usable, then insecure, then unusable (see Verdict) — a valid STARTTLS
+//     server beats an implicit-TLS one with an expired certificate;
+//  3. implicit TLS, then STARTTLS, then plain (RFC 8314 §3.3 and §5.1; plain is never above a
+//     TLS option, since plain is never usable);
+//  4. source trust (trust* above);
+//  5. SRV priority, then higher weight (RFC 2782);
+//  6. submission ports 465/587 before others, port 25 last (relay port, often blocked);
+//  7. latency (only as a tie-break when sorting; never a reason to wait in fast mode).
 type rankKey struct {
 	// unverified is 1 unless a login succeeded here: a verified login ranks a configuration
 	// above every unverified one (0 for all when no credentials were given).
 	unverified                                             int
-	flagged, security, trust, srvPriority, srvWeight, port int
+	verdict, security, trust, srvPriority, srvWeight, port int
 }
 
 func (a rankKey) compare(b rankKey) int {
 	return cmp.Or(
 		cmp.Compare(a.unverified, b.unverified),
-		cmp.Compare(a.flagged, b.flagged),
+		cmp.Compare(a.verdict, b.verdict),
 		cmp.Compare(a.security, b.security),
 		cmp.Compare(a.trust, b.trust),
 		cmp.Compare(a.srvPriority, b.srvPriority),
@@ -73,18 +72,21 @@ func portRank(p probe.Protocol, port int) int {
 	return 1
 }
 
-// fullyWorks is ranking key 1: TLS 1.2 or later with a valid certificate.
-func fullyWorks(r *probe.Result) bool {
-	return r.OK && r.TLS != nil && r.TLS.CertValid && (r.TLS.Version == "1.2" || r.TLS.Version == "1.3")
+func verdictRank(v Verdict) int {
+	switch v {
+	case Usable:
+		return 0
+	case Insecure:
+		return 1
+	}
+	return 2
 }
 
-// keyOf is the rank key of a probed candidate's result.
-func keyOf(c *candidate, r *probe.Result) rankKey {
+// keyOf is the rank key of a candidate's configuration with the verdict it got.
+func keyOf(c *candidate, sec probe.Security, v Verdict) rankKey {
 	k := c.potential()
-	k.security = securityRank(r.Security)
-	if !fullyWorks(r) {
-		k.flagged = 1
-	}
+	k.security = securityRank(sec)
+	k.verdict = verdictRank(v)
 	return k
 }
 
@@ -100,13 +102,25 @@ func (c *candidate) potential() rankKey {
 		k.srvPriority, k.srvWeight = int(c.srv.Priority), -int(c.srv.Weight)
 	}
 	if c.Security == probe.Plain {
-		k.flagged = 1
+		k.verdict = verdictRank(Insecure) // plain is never usable
 	}
 	return k
 }
 
-// sortConfigs orders working configurations by protocol (smtp, imap, pop3), then rank key,
-// then latency, then host and port for a stable answer, and numbers them per protocol.
+// prio orders probe jobs across an engine: discoveries in the order they started, then each
+// discovery's candidates by their potential rank key, then in the order they were proposed.
+type prio struct {
+	seq uint64
+	key rankKey
+	n   int
+}
+
+func (a prio) less(b prio) bool {
+	return cmp.Or(cmp.Compare(a.seq, b.seq), a.key.compare(b.key), cmp.Compare(a.n, b.n)) < 0
+}
+
+// sortConfigs orders configurations by protocol (smtp, imap, pop3), then rank key, then
+// latency, then host and port for a stable answer, and numbers them per protocol.
 func sortConfigs(cs []rankedConfig) {
 	slices.SortStableFunc(cs, func(a, b rankedConfig) int {
 		return cmp.Or(
@@ -124,6 +138,7 @@ func sortConfigs(cs []rankedConfig) {
 	}
 }
 
+// rankedConfig is a configuration with what ranking and verification need to know.
 type rankedConfig struct {
 	Config
 	key  rankKey

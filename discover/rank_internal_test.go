@@ -2,12 +2,13 @@ package discover
 
 import (
 	"testing"
+	"time"
 
 	"github.com/mailscout/mailscout/probe"
 )
 
 func result(sec probe.Security, tlsVersion string, certValid bool) probe.Result {
-	r := probe.Result{OK: true, Security: sec, Protocol: probe.SMTP}
+	r := probe.Result{OK: true, Security: sec, Protocol: probe.SMTP, AuthMethods: []string{"PLAIN"}}
 	if sec != probe.Plain {
 		r.TLS = &probe.TLSInfo{Version: tlsVersion, CertValid: certValid}
 	}
@@ -40,10 +41,17 @@ func TestRankingRule(t *testing.T) {
 		{"starttls, bad certificate", cand(587, probe.StartTLS, trustDomain, nil), result(probe.StartTLS, "1.3", false)},
 		{"plain, SRV", cand(587, probe.Plain, trustDomain, &SRV{}), result(probe.Plain, "", false)},
 		{"plain, guess", cand(587, probe.Plain, trustGuess, nil), result(probe.Plain, "", false)},
+		{"tls, valid, SRV, but no AUTH", cand(465, probe.TLS, trustDomain, &SRV{}), func() probe.Result {
+			r := result(probe.TLS, "1.3", true)
+			r.AuthMethods = nil
+			return r
+		}()},
 	}
 	for i := 1; i < len(rows); i++ {
 		a, b := rows[i-1], rows[i]
-		ka, kb := keyOf(a.c, &a.r), keyOf(b.c, &b.r)
+		va, _ := judge(&a.r, false)
+		vb, _ := judge(&b.r, false)
+		ka, kb := keyOf(a.c, a.r.Security, va), keyOf(b.c, b.r.Security, vb)
 		if ka.compare(kb) >= 0 {
 			t.Errorf("%q (%+v) does not rank above %q (%+v)", a.name, ka, b.name, kb)
 		}
@@ -51,10 +59,10 @@ func TestRankingRule(t *testing.T) {
 }
 
 func TestSortConfigsNumbersPerProtocol(t *testing.T) {
-	mk := func(p probe.Protocol, port int, total float64, k rankKey) rankedConfig {
+	mk := func(p probe.Protocol, port int, total int, k rankKey) rankedConfig {
 		c := rankedConfig{key: k}
 		c.Protocol, c.Port, c.Host = p, port, "h"
-		c.Timings.Total = total
+		c.Timings.Total = time.Duration(total) * time.Millisecond
 		return c
 	}
 	cs := []rankedConfig{

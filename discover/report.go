@@ -1,30 +1,66 @@
 package discover
 
 import (
+	"encoding/json"
+	"time"
+
 	"github.com/mailscout/mailscout/probe"
 )
 
 // Report is the answer to one discovery. Its JSON form is a public contract (README.md,
 // "Discovery JSON"); golden files pin it.
 type Report struct {
-	Target    string  `json:"target"`
-	Domain    string  `json:"domain"` // ASCII (punycode) form
-	ElapsedMS float64 `json:"elapsed_ms"`
+	Target string `json:"target"`
+	Domain string `json:"domain"` // ASCII (punycode) form
+	// Elapsed is the wall time of the discovery ("elapsed_ms" in JSON).
+	Elapsed time.Duration `json:"-"`
 	// Proxy is the proxy every connection went through (URL without password), "" for direct.
 	Proxy string `json:"proxy"`
-	// Complete is false when --fast stopped early or the deadline cut the discovery short.
-	Complete bool           `json:"complete"`
-	DNS      DNSReport      `json:"dns"`
-	Sources  []SourceReport `json:"sources"`
-	// Configs are the working configurations, grouped by protocol (smtp, imap, pop3), best first.
-	Configs []Config `json:"configs"`
-	// Recommended names the best incoming (IMAP before POP3) and outgoing configuration.
+	// Complete is false when fast mode stopped early, the deadline cut the discovery short, or
+	// it was canceled.
+	Complete bool `json:"complete"`
+	// Diagnosis is the short answer in words: can the user log in safely, and if not, what is
+	// the one thing in the way.
+	Diagnosis   Diagnosis   `json:"diagnosis"`
 	Recommended Recommended `json:"recommended"`
+	// Nearest names, for a direction with no recommendation, the configuration that came
+	// closest and what is in its way.
+	Nearest Nearest        `json:"nearest"`
+	DNS     DNSReport      `json:"dns"`
+	Sources []SourceReport `json:"sources"`
+	// Configs are the configurations that answered as mail servers, usable or not, grouped by
+	// protocol (smtp, imap, pop3), best first.
+	Configs []Config `json:"configs"`
 	// Probes are every probe result, failed ones included, in the order they finished.
 	Probes   []Config        `json:"probes"`
 	Warnings []probe.Warning `json:"warnings"`
-	// Connections is the number of TCP connections opened to mail servers.
+	// Connections is the number of TCP connections opened to mail servers for this discovery
+	// (logins included; results shared from another discovery of the same engine cost none).
 	Connections int `json:"connections"`
+}
+
+// MarshalJSON adds elapsed_ms.
+func (r Report) MarshalJSON() ([]byte, error) {
+	type plain Report
+	return json.Marshal(struct {
+		plain
+		ElapsedMS float64 `json:"elapsed_ms"`
+	}{plain(r), probe.Millis(r.Elapsed)})
+}
+
+// UnmarshalJSON reads elapsed_ms.
+func (r *Report) UnmarshalJSON(b []byte) error {
+	type plain Report
+	var v struct {
+		plain
+		ElapsedMS float64 `json:"elapsed_ms"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*r = Report(v.plain)
+	r.Elapsed = probe.FromMillis(v.ElapsedMS)
+	return nil
 }
 
 // DNSReport is what DNS said.
@@ -51,7 +87,10 @@ type HostReport struct {
 	Host      string   `json:"host"`
 	Addresses []string `json:"addresses"`
 	Authentic bool     `json:"dnssec"`
-	Error     string   `json:"error"`
+	// Internal names the class of a non-public address among Addresses ("loopback",
+	// "private", "link-local", "documentation", …), "" when every address is public.
+	Internal string `json:"internal"`
+	Error    string `json:"error"`
 }
 
 // SourceReport is one lookup that could name candidates.
@@ -67,17 +106,23 @@ type SourceReport struct {
 // Config is a probe result with what discovery knows about it.
 type Config struct {
 	probe.Result
-	// Rank is 1 for the recommended configuration of its protocol, 2 for the next…; 0 for
-	// configurations that do not work.
+	// Rank is 1 for the best configuration of its protocol, 2 for the next…; 0 for probes
+	// that failed.
 	Rank int `json:"rank"`
 	// Sources are the kinds of source that named this configuration.
 	Sources []string `json:"sources"`
 	// Username is the login name to use: from autoconfig when it says, else the full address
 	// (Thunderbird and RFC 6186 §3 try it first); "%EMAILADDRESS%" when only a domain was given.
 	Username string `json:"username"`
+	// Verdict says whether a user can log in safely here; Blockers say what is in the way,
+	// most fundamental first (empty when usable); VerdictText says it in words.
+	Verdict     Verdict  `json:"verdict"`
+	Blockers    []string `json:"blockers"`
+	VerdictText string   `json:"verdict_text"`
 }
 
-// Recommended is the short answer a setup wizard needs.
+// Recommended is the short answer a setup wizard needs: only usable configurations (or, when
+// the caller allowed it, insecure ones, flagged by their verdict).
 type Recommended struct {
 	Incoming *Choice `json:"incoming"`
 	Outgoing *Choice `json:"outgoing"`
@@ -90,11 +135,60 @@ type Choice struct {
 	Port     int            `json:"port"`
 	Security probe.Security `json:"security"`
 	Username string         `json:"username"`
-	// Verified is true when the configuration fully works: TLS 1.2+ with a valid certificate.
-	Verified bool `json:"verified"`
-	// LoginOK is true when a login with the given credentials succeeded there.
-	LoginOK bool `json:"login_ok"`
+	// Verified is true when the configuration is usable: TLS 1.2+ with a valid certificate
+	// and a way to log in.
+	Verified bool     `json:"verified"`
+	Verdict  Verdict  `json:"verdict"`
+	Blockers []string `json:"blockers"`
+	// LoginOK is true when a login with the given credentials succeeded there; LoginError is
+	// the server's answer when one was refused there.
+	LoginOK    bool   `json:"login_ok"`
+	LoginError string `json:"login_error"`
+	// Untrusted says the host is outside the user's domain and was named over an untrusted
+	// path: the user should confirm it belongs to their provider.
+	Untrusted bool `json:"untrusted"`
 }
+
+// Nearest is, per direction without a recommendation, the closest configuration.
+type Nearest struct {
+	Incoming *Near `json:"incoming"`
+	Outgoing *Near `json:"outgoing"`
+}
+
+// Near is a configuration that came closest to usable, and what stands in its way.
+type Near struct {
+	Protocol probe.Protocol `json:"protocol"`
+	Host     string         `json:"host"`
+	Port     int            `json:"port"`
+	Security probe.Security `json:"security"`
+	Verdict  Verdict        `json:"verdict"`
+	Blockers []string       `json:"blockers"`
+	Text     string         `json:"text"`
+}
+
+// Diagnosis is the answer in words a helpdesk can read to a customer.
+type Diagnosis struct {
+	// Status is one of the Status constants.
+	Status string `json:"status"`
+	// Summary is a short paragraph: the status, then incoming and outgoing.
+	Summary string `json:"summary"`
+	// Incoming and Outgoing are the sentences about each direction ("" when not asked).
+	Incoming string `json:"incoming"`
+	Outgoing string `json:"outgoing"`
+	// Tried lists the host names looked up, when none of them exists (status no_mail).
+	Tried []string `json:"tried"`
+}
+
+// Diagnosis statuses. The values are a public contract.
+const (
+	StatusOK           = "ok"            // every direction asked for has a usable configuration
+	StatusPartial      = "partial"       // one direction does, the other does not
+	StatusInsecureOnly = "insecure_only" // servers work, but none safely
+	StatusUnusable     = "unusable"      // servers answer, but nobody can log in there
+	StatusNoMail       = "no_mail"       // a null MX, or no server of any kind exists
+	StatusDNSFailed    = "dns_failed"    // the resolver failed: results unknown, never "no mail"
+	StatusLoginFailed  = "login_failed"  // the server rejected the credentials
+)
 
 // Source kinds (README.md).
 const (
@@ -106,12 +200,18 @@ const (
 	SourceGuess      = "guess"
 )
 
-// Discovery-level warning codes, added to a configuration's warnings (README.md).
+// Warning codes of discovery: report-level ones in Report.Warnings, the others added to a
+// configuration's warnings (README.md).
 const (
-	WarnUntrustedHost = "untrusted_host" // outside the user's domain, named over an untrusted path
-	WarnHTTPSource    = "http_source"    // named only by autoconfig fetched over plain HTTP
-	WarnNullMX        = "null_mx"
-	WarnNoServices    = "srv_not_offered"
-	WarnDerivedPlain  = "derived_from_starttls"
-	WarnLocalDNS      = "dns_local" // with a proxy: DNS lookups were made locally
+	WarnUntrustedHost   = "untrusted_host"   // outside the user's domain, named over an untrusted path
+	WarnHTTPSource      = "http_source"      // named only by autoconfig fetched over plain HTTP
+	WarnInternalAddress = "internal_address" // the server's address is not public
+	WarnDerivedPlain    = "derived_from_starttls"
+	WarnNullMX          = "null_mx"
+	WarnNXDomain        = "nxdomain"
+	WarnNoServices      = "srv_not_offered"
+	WarnIncomplete      = "incomplete"
+	WarnLocalDNS        = "dns_local" // with a proxy: DNS lookups were made locally
+	WarnDNSError        = "dns_error" // a lookup failed (the resolver, not the name)
+	WarnCapped          = "capped"    // a fan-out bound cut what a domain named
 )

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/mailscout/mailscout/discover"
-	"github.com/mailscout/mailscout/probe"
 	"github.com/mailscout/mailscout/mailsim"
+	"github.com/mailscout/mailscout/probe"
 )
 
 // The demo world's domains, each a scenario.
@@ -93,8 +93,8 @@ func TestDemoScenarios(t *testing.T) {
 		}
 		// The filtered port did not hold the answer for the 3 s connect timeout: what the
 		// other ports of the address taught cut it short.
-		if filtered.Timings.Total > 2000 {
-			t.Errorf("filtered port held the probe %.0f ms", filtered.Timings.Total)
+		if filtered.Timings.Total > 2*time.Second {
+			t.Errorf("filtered port held the probe %v", filtered.Timings.Total)
 		}
 	})
 }
@@ -227,8 +227,8 @@ func TestScenarios(t *testing.T) {
 		if p == nil || p.ErrorKind != probe.KindGreetingTimeout || !strings.Contains(p.Error, "speaks implicit TLS") {
 			t.Fatalf("993 starttls: %+v", p)
 		}
-		if p.Timings.Total > 2000 {
-			t.Errorf("the STARTTLS probe waited %.0f ms although the port was known to speak TLS", p.Timings.Total)
+		if p.Timings.Total > 2*time.Second {
+			t.Errorf("the STARTTLS probe waited %v although the port was known to speak TLS", p.Timings.Total)
 		}
 		eq(t, "imap", configs(r, probe.IMAP), []string{"imap.mixed.example:993 tls"})
 	})

@@ -14,6 +14,11 @@ import (
 	"github.com/mailscout/mailscout/probe"
 )
 
+// Sources only look things up: each runs on a goroutine of its own and ends by sending one
+// finding to the scheduler, which alone decides what the finding means (candidates, follow-up
+// sources, warnings). This file has both halves: the lookups, and the scheduler's handling of
+// what they found.
+
 // srvServices are the RFC 6186 and RFC 8314 §5.1 service labels, each with the security its
 // definition implies: "_submission" and "_imap"/"_pop3" allow STARTTLS upgrades, the "s"
 // forms are implicit TLS.
@@ -51,73 +56,68 @@ func guessHosts(p probe.Protocol, domain string) []string {
 	return []string{"pop3." + domain, "pop." + domain, "mail." + domain, domain}
 }
 
-// sourceRun is one running source, its report entry and the best trust it could give a
-// candidate (for --fast's "could anything pending still outrank the best?" test).
+// sourceRun is one source: its report entry and, while it runs, the best candidate it could
+// still name (for fast mode's "could anything pending still outrank the best?" test).
 type sourceRun struct {
-	report *SourceReport
-	bound  int
-	srv    bool // an SRV lookup: its candidates can carry any SRV priority
+	report  *SourceReport
+	bound   int  // best trust of what it could name
+	srv     bool // an SRV lookup: its candidates can carry any SRV priority
+	pending bool
 }
 
-// startSource registers a source and runs fn in the group. The registration happens before
-// fn starts, so a source that spawns another (MX → provider) never leaves a gap in which
-// nothing seems pending.
-func (d *discovery) startSource(kind, name string, bound int, fn func(ctx context.Context, s *sourceRun) error) {
-	s := &sourceRun{report: &SourceReport{Kind: kind, URLOrName: name}, bound: bound, srv: kind == SourceSRV}
-	d.mu.Lock()
-	d.sources = append(d.sources, s.report)
-	d.pendingSources[s] = true
-	d.mu.Unlock()
-	d.group.Go(func() error {
-		err := fn(d.ctx, s)
-		d.mu.Lock()
-		s.report.OK = err == nil
-		if err != nil {
-			s.report.Error = err.Error()
-		}
-		delete(d.pendingSources, s)
-		d.mu.Unlock()
-		d.send(event{kind: evSource, detail: fmt.Sprintf("%s %s: %s", kind, name, okOr(err))})
-		return nil
+// finding is what one source found: exactly one of its parts is set, besides err.
+type finding struct {
+	src *sourceRun
+	err error
+
+	mx *Answer[MX]
+
+	srv      *Answer[SRV]
+	srvName  string
+	protocol probe.Protocol
+	security probe.Security
+
+	doc           *AutoconfigDoc
+	fetched       fetchResult
+	kind          string // autoconfig, ispdb or provider
+	trust         int
+	untrustedPath bool // reached through an MX answer that was not DNSSEC-signed
+}
+
+// startSource registers a source and runs look on a goroutine of the discovery; its finding
+// comes back as an event.
+func (s *scheduler) startSource(kind, name string, bound int, look func(ctx context.Context) finding) {
+	src := &sourceRun{report: &SourceReport{Kind: kind, URLOrName: name}, bound: bound, srv: kind == SourceSRV, pending: true}
+	s.sources = append(s.sources, src)
+	s.pendingSources++
+	s.group.Go(func() {
+		f := look(s.loop)
+		f.src = src
+		s.inbox.push(event{finding: &f})
 	})
 }
 
-func okOr(err error) string {
-	if err == nil {
-		return "ok"
-	}
-	return err.Error()
-}
-
-// propose hands a proposal to the scheduler, counting it for the source's report.
-func (d *discovery) propose(s *sourceRun, p proposal) {
-	if !d.wants(p.target.Protocol) {
-		return
-	}
-	d.mu.Lock()
-	s.report.Candidates++
-	d.mu.Unlock()
-	d.send(event{kind: evProposal, prop: p})
-}
-
-func (d *discovery) wants(p probe.Protocol) bool { return slices.Contains(d.opts.Protocols, p) }
-
-// startSources launches every source for the user's domain.
-func (d *discovery) startSources() {
-	dom := d.target.Domain
-	d.startSource(SourceMX, "MX "+dom, trustThirdHand, d.mxSource)
+// startSources launches every lookup that needs nothing but the domain. Guesses wait for the
+// MX answer: a null MX (RFC 7505) or a domain that does not exist ends guessing.
+func (s *scheduler) startSources() {
+	dom := s.target.Domain
+	s.startSource(SourceMX, "MX "+dom, trustThirdHand, func(ctx context.Context) finding {
+		a, err := s.e.dns.LookupMX(ctx, dom)
+		return finding{mx: &a, err: err}
+	})
 	for _, svc := range srvServices {
-		if !d.wants(svc.protocol) {
+		if !s.wants(svc.protocol) {
 			continue
 		}
 		name := svc.label + "." + dom
-		d.startSource(SourceSRV, "SRV "+name, trustDomain, func(ctx context.Context, s *sourceRun) error {
-			return d.srvSource(ctx, s, name, svc.protocol, svc.security)
+		s.startSource(SourceSRV, "SRV "+name, trustDomain, func(ctx context.Context) finding {
+			a, err := s.e.dns.LookupSRV(ctx, name)
+			return finding{srv: &a, srvName: name, protocol: svc.protocol, security: svc.security, err: err}
 		})
 	}
 	q := ""
-	if d.target.Address != "" {
-		q = "?emailaddress=" + url.QueryEscape(d.target.Address)
+	if s.target.Address != "" {
+		q = "?emailaddress=" + url.QueryEscape(s.target.Address)
 	}
 	for _, u := range []string{
 		"https://autoconfig." + dom + "/mail/config-v1.1.xml" + q,
@@ -129,197 +129,121 @@ func (d *discovery) startSources() {
 		if strings.HasPrefix(u, "http:") {
 			bound = trustHTTP
 		}
-		d.startSource(SourceAutoconfig, u, bound, func(ctx context.Context, s *sourceRun) error {
-			return d.autoconfigSource(ctx, s, u, SourceAutoconfig, trustDomain, false)
-		})
+		s.startAutoconfig(SourceAutoconfig, u, trustDomain, bound, false)
 	}
-	if !d.opts.NoISPDB {
-		u := d.opts.ISPDB + dom
-		d.startSource(SourceISPDB, u, trustThirdHand, func(ctx context.Context, s *sourceRun) error {
-			return d.autoconfigSource(ctx, s, u, SourceISPDB, trustThirdHand, false)
-		})
+	if !s.opts.NoISPDB {
+		s.startAutoconfig(SourceISPDB, s.opts.ISPDB+dom, trustThirdHand, trustThirdHand, false)
 	}
-	d.startSource(SourceGuess, "host names under "+dom, trustGuess, func(ctx context.Context, s *sourceRun) error {
-		d.guessSource(s, dom, SourceGuess, "", false)
-		return nil
+}
+
+func (s *scheduler) startAutoconfig(kind, u string, trust, bound int, untrustedPath bool) {
+	s.startSource(kind, u, bound, func(ctx context.Context) finding {
+		f := finding{kind: kind, trust: trust, untrustedPath: untrustedPath}
+		fctx, cancel := context.WithTimeout(ctx, s.opts.FetchTimeout)
+		defer cancel()
+		f.fetched, f.err = s.fetcher.fetch(fctx, u)
+		if f.err == nil {
+			f.doc, f.err = ParseAutoconfig(f.fetched.Body, s.target.Domain)
+		}
+		return f
 	})
 }
 
-func (d *discovery) srvSource(ctx context.Context, s *sourceRun, name string, p probe.Protocol, sec probe.Security) error {
-	recs, authentic, err := d.resolver.LookupSRV(ctx, name)
-	if err != nil {
-		if errors.Is(err, ErrNXDomain) {
-			return nil // no such record: the common case, not a failure
-		}
-		return err
+func (s *scheduler) wants(p probe.Protocol) bool { return slices.Contains(s.opts.Protocols, p) }
+
+// found handles a source's finding.
+func (s *scheduler) found(f *finding) {
+	src := f.src
+	src.pending = false
+	s.pendingSources--
+	src.report.OK = f.err == nil
+	switch {
+	case f.mx != nil:
+		s.foundMX(f)
+	case f.srv != nil:
+		s.foundSRV(f)
+	default:
+		s.foundAutoconfig(f)
 	}
-	slices.SortStableFunc(recs, func(a, b SRV) int {
-		return cmp.Or(cmp.Compare(a.Priority, b.Priority), cmp.Compare(b.Weight, a.Weight))
-	})
-	d.mu.Lock()
-	d.srvAuthentic = d.srvAuthentic && authentic
-	for _, r := range recs {
-		target := r.Target
-		if target == "" {
-			target = "."
-		}
-		d.dns.SRV = append(d.dns.SRV, SRVReport{Service: name, Target: target, Port: r.Port, Priority: r.Priority, Weight: r.Weight})
+	if f.err != nil && src.report.Error == "" {
+		src.report.Error = f.err.Error()
 	}
-	d.mu.Unlock()
-	for _, r := range recs {
-		if r.Target == "" {
-			// RFC 2782 / RFC 6186 §3.4: target "." means the service is decidedly not offered.
-			d.mu.Lock()
-			d.notOffered[p]++
-			d.mu.Unlock()
-			d.warn(WarnNoServices, fmt.Sprintf("%s has target \".\": the domain says this service is not offered", name))
-			continue
-		}
-		trust, untrusted := trustDomain, false
-		if !authentic && !inDomain(r.Target, d.target.Domain) {
-			// RFC 8314 §5.1: trust an SRV target only if the answer was DNSSEC-signed or the
-			// target is within the domain.
-			trust, untrusted = trustThirdHand, true
-		}
-		rec := r
-		d.propose(s, proposal{
-			target: probe.Target{Protocol: p, Host: r.Target, Port: int(r.Port), Security: sec},
-			source: SourceSRV, detail: "SRV " + name, trust: trust, srv: &rec, untrusted: untrusted,
-		})
-	}
-	return nil
+	s.progress(Event{Kind: EventSource, Source: src.report.Kind, Name: src.report.URLOrName, OK: src.report.OK, Error: src.report.Error})
 }
 
-func (d *discovery) mxSource(ctx context.Context, s *sourceRun) error {
-	recs, authentic, err := d.resolver.LookupMX(ctx, d.target.Domain)
-	if err != nil {
-		if errors.Is(err, ErrNXDomain) {
-			d.mu.Lock()
-			d.nxdomain = true
-			d.mu.Unlock()
-			return fmt.Errorf("the domain %s does not exist (NXDOMAIN)", d.target.Domain)
-		}
-		return err
+func (s *scheduler) foundMX(f *finding) {
+	dom := s.target.Domain
+	switch {
+	case errors.Is(f.err, ErrNXDomain):
+		s.nxdomain = true
+		f.src.report.Error = fmt.Sprintf("the domain %s does not exist (NXDOMAIN)", dom)
+		return // RFC 8020: nothing exists below a name that does not exist; no guessing
+	case f.err != nil:
+		s.noteDNSFailure(f.err)
+		s.startGuesses(dom) // the resolver failed, not the name: guesses may still answer
+		return
 	}
+	recs := slices.Clone(f.mx.Records)
 	slices.SortStableFunc(recs, func(a, b MX) int {
 		return cmp.Or(cmp.Compare(a.Preference, b.Preference), cmp.Compare(a.Host, b.Host))
 	})
+	if len(recs) > MaxMXHosts {
+		s.warn(WarnCapped, fmt.Sprintf("%s publishes %d MX records; the %d most preferred were kept", dom, len(recs), MaxMXHosts))
+		recs = recs[:MaxMXHosts]
+	}
+	s.mxAuthentic = f.mx.Authentic
 	var hosts []MX
-	d.mu.Lock()
-	d.mxAuthentic = authentic
 	for _, r := range recs {
 		if r.Host == "" {
-			// RFC 7505: a single "MX 0 ." says the domain accepts no mail at all.
-			d.dns.NullMX = true
-			d.dns.MX = append(d.dns.MX, MX{Host: ".", Preference: r.Preference})
+			// RFC 7505: "MX 0 ." says the domain accepts no mail at all.
+			s.dns.NullMX = true
+			s.dns.MX = append(s.dns.MX, MX{Host: ".", Preference: r.Preference})
 			continue
 		}
-		d.dns.MX = append(d.dns.MX, r)
+		s.dns.MX = append(s.dns.MX, r)
 		hosts = append(hosts, r)
+		s.mxHosts[r.Host] = true
 	}
-	nullMX := d.dns.NullMX
-	d.mu.Unlock()
-	if nullMX {
-		d.warn(WarnNullMX, d.target.Domain+" publishes a null MX (RFC 7505): it does not accept mail")
+	if s.dns.NullMX {
+		s.warn(WarnNullMX, dom+" publishes a null MX (RFC 7505): it accepts no mail, so no host names are guessed")
+		return // SRV and autoconfig are still honoured; nothing is made up
 	}
 	// The best-preference exchangers (at most two) are also tried as the domain's own servers.
 	for i, mx := range hosts {
 		if i == 2 || mx.Preference != hosts[0].Preference {
 			break
 		}
-		for _, p := range d.opts.Protocols {
+		for _, p := range s.opts.Protocols {
 			for _, gp := range guessPorts[p] {
 				if p == probe.SMTP && gp.port == 25 {
 					continue // the MX on 25 is the relay; users submit on 465/587
 				}
-				d.propose(s, proposal{
+				s.propose(f.src, proposal{
 					target: probe.Target{Protocol: p, Host: mx.Host, Port: gp.port, Security: gp.security},
 					source: SourceMX, detail: "MX " + mx.Host, trust: trustGuess,
-					untrusted: !inDomain(mx.Host, d.target.Domain) && !authentic,
+					untrusted: !inDomain(mx.Host, dom) && !f.mx.Authentic,
 				})
 			}
 		}
 	}
 	if len(hosts) > 0 {
-		d.startProviderSources(hosts[0].Host, authentic)
+		s.startProviderSources(hosts[0].Host, f.mx.Authentic)
 	}
-	return nil
+	s.startGuesses(dom)
 }
 
-// startProviderSources looks behind the MX host for the hosting provider, as Thunderbird's
-// forMX does: the MX host minus its first label and its registrable domain (public suffix
-// list), when those differ from the user's domain.
-func (d *discovery) startProviderSources(mxHost string, authentic bool) {
-	var domains []string
-	if _, parent, ok := strings.Cut(mxHost, "."); ok && strings.Contains(parent, ".") {
-		domains = append(domains, parent)
-	}
-	if reg, err := publicsuffix.EffectiveTLDPlusOne(mxHost); err == nil && !slices.Contains(domains, reg) {
-		domains = append(domains, reg)
-	}
-	userReg, _ := publicsuffix.EffectiveTLDPlusOne(d.target.Domain)
-	for _, pd := range domains {
-		if inDomain(pd, d.target.Domain) || pd == userReg {
-			continue // the MX is the domain's own: nothing more to learn behind it
-		}
-		u := "https://autoconfig." + pd + "/mail/config-v1.1.xml"
-		d.startSource(SourceProvider, u, trustThirdHand, func(ctx context.Context, s *sourceRun) error {
-			return d.autoconfigSource(ctx, s, u, SourceProvider, trustThirdHand, !authentic)
-		})
-		if !d.opts.NoISPDB {
-			iu := d.opts.ISPDB + pd
-			d.startSource(SourceISPDB, iu, trustThirdHand, func(ctx context.Context, s *sourceRun) error {
-				return d.autoconfigSource(ctx, s, iu, SourceISPDB, trustThirdHand, !authentic)
-			})
-		}
-		if reg, _ := publicsuffix.EffectiveTLDPlusOne(pd); reg == pd {
-			detail := fmt.Sprintf("guessed under %s, the provider behind MX %s", pd, mxHost)
-			if !authentic {
-				detail = fmt.Sprintf("guessed under %s, the provider behind the unsigned MX %s", pd, mxHost)
-			}
-			d.startSource(SourceProvider, "host names under "+pd, trustGuess, func(ctx context.Context, s *sourceRun) error {
-				d.guessSource(s, pd, SourceProvider, detail, !authentic)
-				return nil
-			})
-		}
-	}
+// startGuesses proposes the well-known host names of domain; it counts as a source of its own.
+func (s *scheduler) startGuesses(domain string) {
+	src := &sourceRun{report: &SourceReport{Kind: SourceGuess, URLOrName: "host names under " + domain, OK: true}}
+	s.sources = append(s.sources, src)
+	s.guess(src, domain, SourceGuess, "", false)
 }
 
-func (d *discovery) autoconfigSource(ctx context.Context, s *sourceRun, u, kind string, trust int, untrustedPath bool) error {
-	fctx, cancel := context.WithTimeout(ctx, d.opts.FetchTimeout)
-	defer cancel()
-	res, err := fetch(fctx, d.http, u)
-	if err != nil {
-		return err
-	}
-	doc, err := ParseAutoconfig(res.Body, d.target.Domain)
-	if err != nil {
-		return err
-	}
-	httpOnly := !res.AllHTTPS
-	if httpOnly {
-		trust = trustHTTP
-	}
-	for _, srv := range doc.Servers {
-		outside := !inDomain(srv.Host, d.target.Domain)
-		d.propose(s, proposal{
-			target:    probe.Target{Protocol: srv.Protocol, Host: srv.Host, Port: srv.Port, Security: srv.Security},
-			source:    kind,
-			detail:    autoconfigDetail(res.FinalURL, untrustedPath),
-			trust:     trust,
-			username:  srv.Username,
-			untrusted: outside && (httpOnly || untrustedPath),
-			httpOnly:  httpOnly,
-		})
-	}
-	return nil
-}
-
-func (d *discovery) guessSource(s *sourceRun, domain, kind, detail string, untrusted bool) {
-	for _, p := range d.opts.Protocols {
+func (s *scheduler) guess(src *sourceRun, domain, kind, detail string, untrusted bool) {
+	for _, p := range s.opts.Protocols {
 		for _, gp := range guessPorts[p] {
 			for _, h := range guessHosts(p, domain) {
-				d.propose(s, proposal{
+				s.propose(src, proposal{
 					target: probe.Target{Protocol: p, Host: h, Port: gp.port, Security: gp.security},
 					source: kind, detail: detail, trust: trustGuess, untrusted: untrusted,
 				})
@@ -328,20 +252,127 @@ func (d *discovery) guessSource(s *sourceRun, domain, kind, detail string, untru
 	}
 }
 
-func (d *discovery) warn(code, text string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, w := range d.warnings {
-		if w.Code == code && w.Text == text {
-			return
+// startProviderSources looks behind the MX host for the hosting provider, as Thunderbird's
+// forMX does: the MX host minus its first label and its registrable domain (public suffix
+// list), when those differ from the user's domain.
+func (s *scheduler) startProviderSources(mxHost string, authentic bool) {
+	var domains []string
+	if _, parent, ok := strings.Cut(mxHost, "."); ok && strings.Contains(parent, ".") {
+		domains = append(domains, parent)
+	}
+	if reg, err := publicsuffix.EffectiveTLDPlusOne(mxHost); err == nil && !slices.Contains(domains, reg) {
+		domains = append(domains, reg)
+	}
+	userReg, _ := publicsuffix.EffectiveTLDPlusOne(s.target.Domain)
+	for _, pd := range domains {
+		if inDomain(pd, s.target.Domain) || pd == userReg {
+			continue // the MX is the domain's own: nothing more to learn behind it
+		}
+		s.startAutoconfig(SourceProvider, "https://autoconfig."+pd+"/mail/config-v1.1.xml", trustThirdHand, trustThirdHand, !authentic)
+		if !s.opts.NoISPDB {
+			s.startAutoconfig(SourceISPDB, s.opts.ISPDB+pd, trustThirdHand, trustThirdHand, !authentic)
+		}
+		if reg, _ := publicsuffix.EffectiveTLDPlusOne(pd); reg == pd {
+			detail := fmt.Sprintf("guessed under %s, the provider behind MX %s", pd, mxHost)
+			if !authentic {
+				detail = fmt.Sprintf("guessed under %s, the provider behind the unsigned MX %s", pd, mxHost)
+			}
+			src := &sourceRun{report: &SourceReport{Kind: SourceProvider, URLOrName: "host names under " + pd, OK: true}}
+			s.sources = append(s.sources, src)
+			s.guess(src, pd, SourceProvider, detail, !authentic)
 		}
 	}
-	d.warnings = append(d.warnings, probe.Warning{Code: code, Text: text})
 }
 
-func autoconfigDetail(u string, untrustedPath bool) string {
-	if untrustedPath {
-		return u + " (via the unsigned MX)"
+func (s *scheduler) foundSRV(f *finding) {
+	if errors.Is(f.err, ErrNXDomain) {
+		f.err = nil // no such record: the common case, not a failure
+		f.src.report.OK = true
+		return
 	}
-	return u
+	if f.err != nil {
+		s.noteDNSFailure(f.err)
+		return
+	}
+	recs := slices.Clone(f.srv.Records)
+	slices.SortStableFunc(recs, func(a, b SRV) int {
+		return cmp.Or(cmp.Compare(a.Priority, b.Priority), cmp.Compare(b.Weight, a.Weight))
+	})
+	if len(recs) > MaxSRVTargets {
+		s.warn(WarnCapped, fmt.Sprintf("%s has %d SRV records; the %d with the best priority were kept", f.srvName, len(recs), MaxSRVTargets))
+		recs = recs[:MaxSRVTargets]
+	}
+	s.srvAuthentic = s.srvAuthentic && f.srv.Authentic
+	for _, r := range recs {
+		target := r.Target
+		if target == "" {
+			target = "."
+		}
+		s.dns.SRV = append(s.dns.SRV, SRVReport{Service: f.srvName, Target: target, Port: r.Port, Priority: r.Priority, Weight: r.Weight})
+	}
+	for _, r := range recs {
+		if r.Target == "" {
+			// RFC 2782 / RFC 6186 §3.4: target "." means the service is decidedly not offered.
+			s.notOffered[f.protocol]++
+			s.warn(WarnNoServices, fmt.Sprintf("%s has target \".\": the domain says this service is not offered", f.srvName))
+			continue
+		}
+		if r.Port == 0 {
+			continue
+		}
+		trust, untrusted := trustDomain, false
+		if !f.srv.Authentic && !inDomain(r.Target, s.target.Domain) {
+			// RFC 8314 §5.1: trust an SRV target only if the answer was DNSSEC-signed or the
+			// target is within the domain.
+			trust, untrusted = trustThirdHand, true
+		}
+		rec := r
+		s.propose(f.src, proposal{
+			target: probe.Target{Protocol: f.protocol, Host: r.Target, Port: int(r.Port), Security: f.security},
+			source: SourceSRV, detail: "SRV " + f.srvName, trust: trust, srv: &rec, untrusted: untrusted,
+		})
+	}
+}
+
+func (s *scheduler) foundAutoconfig(f *finding) {
+	if f.err != nil || f.doc == nil {
+		return
+	}
+	trust := f.trust
+	httpOnly := !f.fetched.AllHTTPS
+	if httpOnly {
+		trust = trustHTTP
+	}
+	detail := f.fetched.FinalURL
+	if f.untrustedPath {
+		detail += " (via the unsigned MX)"
+	}
+	perProtocol := map[probe.Protocol]int{}
+	for _, srv := range f.doc.Servers {
+		if perProtocol[srv.Protocol]++; perProtocol[srv.Protocol] > maxAutoconfigHosts {
+			s.warn(WarnCapped, fmt.Sprintf("%s lists more than %d %s servers; the first %d were kept", f.fetched.FinalURL, maxAutoconfigHosts, srv.Protocol, maxAutoconfigHosts))
+			continue
+		}
+		outside := !inDomain(srv.Host, s.target.Domain)
+		s.propose(f.src, proposal{
+			target:    probe.Target{Protocol: srv.Protocol, Host: srv.Host, Port: srv.Port, Security: srv.Security},
+			source:    f.kind,
+			detail:    detail,
+			trust:     trust,
+			username:  srv.Username,
+			untrusted: outside && (httpOnly || f.untrustedPath),
+			httpOnly:  httpOnly,
+		})
+	}
+}
+
+// noteDNSFailure remembers that the resolver, not the domain, failed a lookup.
+func (s *scheduler) noteDNSFailure(err error) {
+	if !resolverFailed(err) {
+		return
+	}
+	if s.dnsFailure == nil {
+		s.dnsFailure = err
+	}
+	s.warn(WarnDNSError, err.Error())
 }

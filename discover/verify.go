@@ -1,98 +1,112 @@
 package discover
 
 import (
-	"context"
-	"sync"
+	"slices"
 
 	"github.com/mailscout/mailscout/probe"
 )
 
-// verify logs in on the working configurations, per protocol in rank order, and records each
-// attempt's outcome in the configuration. The rules that keep a password safe:
+// verify logs in on the configurations, incoming before outgoing, each protocol in rank order,
+// one login at a time, and records each outcome in the configuration. The rules that keep a
+// password safe and an account unlocked:
 //
 //   - never over a connection without TLS, unless Credentials.AllowPlaintext (the probe enforces
-//     it too);
-//   - never to a server whose certificate failed verification, unless AllowBadCert;
+//     it too); never to a server whose certificate failed verification, unless AllowBadCert;
 //   - never to a host outside the user's domain that only an untrusted path named (HTTP
 //     autoconfig, an unsigned SRV or MX pointing elsewhere), unless TrustHost;
-//   - at most one failed login per server, then stop: accounts get locked;
+//   - once a server has rejected a user name and password, no further login with them
+//     anywhere in the discovery: one failure in all, not one per protocol or server, because
+//     three failures in a minute is what fail2ban and account lockouts count;
 //   - stop after the first success per protocol, unless VerifyAll.
 //
 // When no user name is given, the autoconfig's form is used when it names one, else the full
 // address (RFC 6186 §3 and Thunderbird try it first). The local part alone is not tried
-// automatically: that would be a second failed login on the same server.
-func (d *discovery) verify(ctx context.Context, s *scheduler, working []rankedConfig) {
-	cred := d.opts.Credentials
-	for i := range working {
-		working[i].key.unverified = 1
-	}
-	var mu sync.Mutex
-	failedHosts := map[string]bool{}
-	var wg sync.WaitGroup
-	for _, p := range d.opts.Protocols {
-		wg.Go(func() {
-			done := false
-			for i := range working {
-				c := &working[i]
-				if c.Protocol != p {
-					continue
-				}
-				if done {
-					c.Auth = &probe.AuthResult{Error: "not attempted: a login on a better configuration already succeeded (--verify-all tries every one)"}
-					continue
-				}
-				user := cred.Username
-				if user == "" {
-					user = c.Username
-				}
-				res := &probe.AuthResult{Username: user}
-				mu.Lock()
-				failed := failedHosts[c.Host]
-				mu.Unlock()
-				switch {
-				case user == "" || user == "%EMAILADDRESS%":
-					res.Error = "not attempted: no user name (give --user, or discover an address rather than a domain)"
-				case c.cand.untrusted && !d.opts.TrustHost:
-					res.Error = "not attempted: " + c.Host + " is outside " + d.target.Domain + " and was named over an untrusted path (--trust-host overrides)"
-				case failed:
-					res.Error = "not attempted: a login already failed on this server; not trying again (accounts get locked)"
-				case probe.RefuseReason(&c.Result, cred) != "":
-					res.Error = probe.RefuseReason(&c.Result, cred)
-				default:
-					res = d.login(ctx, s, c, user)
-				}
-				c.Auth = res
-				if res.Attempted && !res.OK {
-					mu.Lock()
-					failedHosts[c.Host] = true
-					mu.Unlock()
-				}
-				if res.OK {
-					c.key.unverified = 0
-					done = !d.opts.VerifyAll
+// automatically: that would be a second failed login.
+func (s *scheduler) verify(working []rankedConfig) {
+	cred := s.opts.Credentials
+	order := slices.Clone(working)
+	sortConfigs(order) // rank order decides which configuration is tried first
+	rejected := map[string]bool{}
+	for _, p := range []probe.Protocol{probe.IMAP, probe.SMTP, probe.POP3} {
+		succeeded := false
+		for _, o := range order {
+			if o.Protocol != p {
+				continue
+			}
+			c := &working[indexOf(working, o.cand, o.Security)]
+			user := cred.Username
+			if user == "" {
+				user = c.Username
+			}
+			res := &probe.AuthResult{Username: user}
+			switch {
+			case c.Verdict == Unusable:
+				continue // nothing to log in to
+			case succeeded && !s.opts.VerifyAll:
+				res.NotAttempted, res.Error = probe.NotAttemptedSucceeded, "not attempted: a login on a better configuration already succeeded"
+			case rejected[user]:
+				res.NotAttempted, res.Error = probe.NotAttemptedAlreadyFailed, "not attempted: the server already rejected this user name and password once; not trying again (accounts get locked)"
+			case user == "" || user == "%EMAILADDRESS%":
+				res.NotAttempted, res.Error = probe.NotAttemptedNoUser, "not attempted: no user name (give one, or discover an address rather than a domain)"
+			case c.cand.untrusted && !s.opts.TrustHost:
+				res.NotAttempted, res.Error = probe.NotAttemptedUntrustedHost, "not attempted: "+c.Host+" is outside "+s.target.Domain+" and was named over an untrusted path"
+			default:
+				if code, why := probe.Refusal(&c.Result, cred); code != "" {
+					res.NotAttempted, res.Error = code, why
+				} else {
+					res = s.login(c, user)
 				}
 			}
-		})
+			c.Result.Auth = res
+			switch {
+			case res.OK:
+				c.key.unverified = 0
+				succeeded = true
+			case res.Attempted:
+				rejected[user] = true
+			}
+		}
 	}
-	wg.Wait()
+	for i := range working {
+		if working[i].Auth == nil || !working[i].Auth.OK {
+			working[i].key.unverified = 1
+		}
+	}
 }
 
-// login makes one connection to the configuration and logs in there.
-func (d *discovery) login(ctx context.Context, s *scheduler, c *rankedConfig, user string) *probe.AuthResult {
-	opts := d.opts.Probe
-	cred := *d.opts.Credentials
-	cred.Username = user
-	opts.Credentials = &cred
-	t := c.cand.Target
-	t.Security = c.Security
-	t.Addrs = c.cand.addrs
-	if opts.Proxy != nil && opts.Proxy.RemoteResolves() {
-		t.Addrs = nil
+func indexOf(cs []rankedConfig, c *candidate, sec probe.Security) int {
+	for i := range cs {
+		if cs[i].cand == c && cs[i].Security == sec {
+			return i
+		}
 	}
-	r := probe.Run(ctx, t, opts)
-	s.countConnection()
+	return -1
+}
+
+// login makes one connection to the configuration, through the dispatcher (the address's
+// politeness budget counts it), and logs in there.
+func (s *scheduler) login(c *rankedConfig, user string) *probe.AuthResult {
+	cred := *s.opts.Credentials
+	cred.Username = user
+	t := c.cand.Target
+	t.Security, t.Addrs = c.Security, c.cand.addrs
+	j := &job{target: t, creds: &cred, prio: prio{seq: s.seq}}
+	got := make(chan jobResult, 1)
+	j.deliver = func(r jobResult) { got <- r }
+	s.e.disp.submit(j)
+	var jr jobResult
+	select {
+	case jr = <-got:
+	case <-s.ctx.Done():
+		s.e.disp.withdraw(j, &probe.Cut{Reason: probe.CutDeadline})
+		jr = <-got
+	}
+	s.connections += jr.conns
+	r := jr.r
+	s.progress(Event{Kind: EventLogin, Protocol: r.Protocol, Host: r.Host, Port: r.Port, Security: r.Security,
+		OK: r.Auth != nil && r.Auth.OK, ErrorKind: r.ErrorKind})
 	if r.Auth == nil {
-		return &probe.AuthResult{Username: user, Error: "not attempted: the connection failed: " + r.Error}
+		return &probe.AuthResult{Username: user, NotAttempted: probe.NotAttemptedUnreachable, Error: "not attempted: the connection failed: " + r.Error}
 	}
 	return r.Auth
 }

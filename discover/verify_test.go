@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/mailscout/mailscout/discover"
-	"github.com/mailscout/mailscout/probe"
 	"github.com/mailscout/mailscout/mailsim"
+	"github.com/mailscout/mailscout/probe"
 )
 
 func withPassword(o discover.Options, user, password string) discover.Options {
@@ -29,15 +29,24 @@ func authOf(t *testing.T, r *discover.Report, p probe.Protocol, host string, por
 func TestVerifyCredentials(t *testing.T) {
 	spec := mailsim.DemoSpec()
 	spec.Zones = append(spec.Zones, mailsim.Zone{Domain: "verify.example", SRV: []mailsim.SRV{
-		{Service: "_submissions._tcp", Target: "a.verify.example", Port: 465},
+		// Outside the domain, in an unsigned answer: ranks first, but no password goes there.
+		{Service: "_submissions._tcp", Target: "a.elsewhere.example", Port: 465},
 		{Service: "_submission._tcp", Target: "b.verify.example", Port: 587, Priority: 10},
+	}}, mailsim.Zone{Domain: "cram.example", SRV: []mailsim.SRV{
+		{Service: "_submissions._tcp", Target: "a.cram.example", Port: 465},
+		{Service: "_imaps._tcp", Target: "imap.cram.example", Port: 993},
 	}})
 	spec.Hosts = append(spec.Hosts,
-		mailsim.Host{Name: "a.verify.example", Services: []mailsim.Service{{Port: 465, Config: mailsim.Config{
-			Protocol: mailsim.SMTP, Mode: mailsim.TLS, AuthAfterTLS: []string{"CRAM-MD5", "PLAIN"}, Behavior: mailsim.BrokenCRAM}}}},
+		mailsim.Host{Name: "a.elsewhere.example", Services: []mailsim.Service{{Port: 465, Config: mailsim.Config{
+			Protocol: mailsim.SMTP, Mode: mailsim.TLS, AuthAfterTLS: []string{"PLAIN"}}}}},
 		mailsim.Host{Name: "b.verify.example", Services: []mailsim.Service{{Port: 587, Config: mailsim.Config{
 			Protocol: mailsim.SMTP, Mode: mailsim.StartTLS, AuthAfterTLS: []string{"PLAIN"}}}}},
+		mailsim.Host{Name: "a.cram.example", Services: []mailsim.Service{{Port: 465, Config: mailsim.Config{
+			Protocol: mailsim.SMTP, Mode: mailsim.TLS, AuthAfterTLS: []string{"CRAM-MD5", "PLAIN"}, Behavior: mailsim.BrokenCRAM}}}},
+		mailsim.Host{Name: "imap.cram.example", Services: []mailsim.Service{{Port: 993, Config: mailsim.Config{
+			Protocol: mailsim.IMAP, Mode: mailsim.TLS, AuthAfterTLS: []string{"PLAIN"}}}}},
 	)
+	spec.Users["alice@cram.example"] = "demo-password"
 	spec.Users["alice@verify.example"] = "demo-password"
 	w, o := startWorld(t, spec)
 	servers := func() map[string][]string { return loginsByHost(w) }
@@ -72,30 +81,39 @@ func TestVerifyCredentials(t *testing.T) {
 		}
 	})
 
-	t.Run("wrong-password-one-failure-per-server", func(t *testing.T) {
+	t.Run("wrong-password-one-failure-in-all", func(t *testing.T) {
 		before := servers()
 		r := run(t, "alice@guess.example", withPassword(o, "", "wrong"))
 		if a := authOf(t, r, probe.IMAP, "imap.guess.example", 993, probe.TLS); !a.Attempted || a.OK {
 			t.Errorf("imap 993: %+v", a)
 		}
-		if a := authOf(t, r, probe.IMAP, "imap.guess.example", 143, probe.StartTLS); a.Attempted || !strings.Contains(a.Error, "already failed on this server") {
-			t.Errorf("imap 143: %+v", a)
-		}
-		after := servers()
-		for _, h := range []string{"smtp.guess.example", "imap.guess.example"} {
-			if n := len(after[h]) - len(before[h]); n != 1 {
-				t.Errorf("%d failed logins on %s, want exactly 1", n, h)
+		for _, c := range []struct {
+			p    probe.Protocol
+			host string
+			port int
+			sec  probe.Security
+		}{{probe.IMAP, "imap.guess.example", 143, probe.StartTLS}, {probe.SMTP, "smtp.guess.example", 587, probe.StartTLS}} {
+			if a := authOf(t, r, c.p, c.host, c.port, c.sec); a.Attempted || a.NotAttempted != probe.NotAttemptedAlreadyFailed {
+				t.Errorf("%s %d after the rejection: %+v", c.p, c.port, a)
 			}
 		}
-		if r.Recommended.Outgoing.LoginOK {
-			t.Errorf("login_ok with a wrong password")
+		after := servers()
+		failed := 0
+		for h := range after {
+			failed += len(after[h]) - len(before[h])
+		}
+		if failed != 1 {
+			t.Errorf("%d failed logins in all, want exactly 1", failed)
+		}
+		if r.Recommended.Outgoing.LoginOK || r.Diagnosis.Status != discover.StatusLoginFailed {
+			t.Errorf("login_ok with a wrong password, or status %q", r.Diagnosis.Status)
 		}
 	})
 
 	t.Run("verified-ranks-first", func(t *testing.T) {
 		r := run(t, "alice@verify.example", withPassword(o, "", "demo-password"))
-		if a := authOf(t, r, probe.SMTP, "a.verify.example", 465, probe.TLS); !a.Attempted || a.OK || a.Mechanism != "CRAM-MD5" {
-			t.Errorf("a:465 (CRAM-MD5 advertised but failing): %+v", a)
+		if a := authOf(t, r, probe.SMTP, "a.elsewhere.example", 465, probe.TLS); a.Attempted || a.NotAttempted != probe.NotAttemptedUntrustedHost {
+			t.Errorf("a.elsewhere:465 (outside the domain, unsigned SRV): %+v", a)
 		}
 		if c := r.Configs[0]; c.Host != "b.verify.example" || c.Rank != 1 || !c.Auth.OK {
 			t.Errorf("first smtp config %s:%d rank %d auth %+v", c.Host, c.Port, c.Rank, c.Auth)
@@ -105,9 +123,21 @@ func TestVerifyCredentials(t *testing.T) {
 		}
 	})
 
+	// A mechanism that is advertised and then fails counts as the one rejection: no second try
+	// with another mechanism or on another server.
+	t.Run("failing-mechanism-is-the-one-failure", func(t *testing.T) {
+		r := run(t, "alice@cram.example", withPassword(o, "", "demo-password"))
+		if a := authOf(t, r, probe.IMAP, "imap.cram.example", 993, probe.TLS); !a.OK {
+			t.Errorf("imap first: %+v", a)
+		}
+		if a := authOf(t, r, probe.SMTP, "a.cram.example", 465, probe.TLS); !a.Attempted || a.OK || a.Mechanism != "CRAM-MD5" {
+			t.Errorf("smtp CRAM-MD5 advertised but failing: %+v", a)
+		}
+	})
+
 	t.Run("untrusted-host-needs-trust-host", func(t *testing.T) {
 		r := run(t, "alice@customer.example", withPassword(o, "", "demo-password"))
-		if a := authOf(t, r, probe.IMAP, "imap.mailhost.example", 993, probe.TLS); a.Attempted || !strings.Contains(a.Error, "--trust-host") {
+		if a := authOf(t, r, probe.IMAP, "imap.mailhost.example", 993, probe.TLS); a.Attempted || a.NotAttempted != probe.NotAttemptedUntrustedHost {
 			t.Errorf("untrusted: %+v", a)
 		}
 		trusted := withPassword(o, "", "demo-password")

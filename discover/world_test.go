@@ -11,8 +11,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/mailscout/mailscout/discover"
-	"github.com/mailscout/mailscout/probe"
 	"github.com/mailscout/mailscout/mailsim"
+	"github.com/mailscout/mailscout/probe"
 )
 
 // TestMain checks that no test leaves a goroutine behind. Fuzzing runs without the check: the
@@ -36,20 +36,24 @@ func startWorld(t testing.TB, spec mailsim.WorldSpec) (*mailsim.World, discover.
 	t.Cleanup(func() { w.Close() })
 	o := discover.DefaultOptions()
 	o.Resolver = &discover.DNSResolver{Servers: []string{w.DNSAddr()}, Timeout: time.Second}
-	o.Probe.Dial = w.DialContext
+	o.Probe.Dial = w
 	o.Probe.RootCAs = w.CA.Pool()
 	o.Probe.ConnectTimeout = 3 * time.Second
 	o.Probe.GreetingTimeout = 300 * time.Millisecond
 	o.Probe.OperationTimeout = 3 * time.Second
 	o.NoISPDB = true
 	o.Deadline = 15 * time.Second
+	// The world's hosts live in TEST-NET (documentation) addresses, which the guard against
+	// internal addresses would refuse for domains without servers of their own there; the
+	// guard's own tests set the policy they test.
+	o.Private = discover.PrivateAllow
 	return w, o
 }
 
 func run(t testing.TB, target string, o discover.Options) *discover.Report {
 	t.Helper()
 	r, err := discover.Run(context.Background(), target, o)
-	if err != nil {
+	if r == nil {
 		t.Fatal(err)
 	}
 	return r

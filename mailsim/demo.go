@@ -12,6 +12,9 @@ const (
 	DemoHosted   = "customer.example" // hosted behind a provider's MX; the provider publishes autoconfig
 	DemoAutoconf = "autoconf.example" // autoconfig XML with odd host names
 	DemoBroken   = "broken.example"   // wrong-name certificate, a filtered implicit-TLS port, STARTTLS injection
+	DemoLegacy   = "oldtls.example"   // speaks only TLS 1.0
+	DemoPlain    = "plain.example"    // no TLS anywhere: LOGINDISABLED IMAP, an SMTP relay without AUTH
+	DemoNoMail   = "nomail.example"   // null MX: accepts no mail
 	demoProvider = "mailhost.example"
 )
 
@@ -39,6 +42,9 @@ func DemoSpec() WorldSpec {
 			{Domain: demoProvider},
 			{Domain: DemoAutoconf, MX: []MX{{Host: "inbound.autoconf.example", Preference: 5}}},
 			{Domain: DemoBroken, MX: []MX{{Host: "mail.broken.example", Preference: 10}}},
+			{Domain: DemoLegacy, MX: []MX{{Host: "mail.oldtls.example", Preference: 10}}},
+			{Domain: DemoPlain, MX: []MX{{Host: "mail.plain.example", Preference: 10}}},
+			{Domain: DemoNoMail, NullMX: true},
 		},
 		Web: []WebFile{
 			{URL: "https://autoconfig." + demoProvider + "/mail/config-v1.1.xml", Body: demoProviderXML},
@@ -92,6 +98,15 @@ func DemoSpec() WorldSpec {
 				{Port: 995, Config: Config{Protocol: POP3, Mode: Plain, Behavior: Silent}},
 				{Port: 993, Config: Config{Protocol: IMAP, Mode: TLS, Cert: CertWrongName, AuthAfterTLS: imapAuth}},
 				{Port: 143, Config: Config{Protocol: IMAP, Mode: StartTLS, LoginDisabledBeforeTLS: true, AuthAfterTLS: imapAuth}},
+			}},
+			{Name: "mail.oldtls.example", Services: []Service{
+				{Port: 465, Config: Config{Protocol: SMTP, Mode: TLS, TLSMin: tls.VersionTLS10, TLSMax: tls.VersionTLS10, AuthAfterTLS: submission}},
+				{Port: 993, Config: Config{Protocol: IMAP, Mode: TLS, TLSMin: tls.VersionTLS10, TLSMax: tls.VersionTLS10, AuthAfterTLS: imapAuth}},
+			}},
+			{Name: "mail.plain.example", Services: []Service{
+				{Port: 25, Config: Config{Protocol: SMTP, Mode: Plain}},
+				{Port: 587, Config: Config{Protocol: SMTP, Mode: Plain}},
+				{Port: 143, Config: Config{Protocol: IMAP, Mode: Plain, LoginDisabledBeforeTLS: true}},
 			}},
 			// Not named by any source of broken.example: seen by `mailscout demo --probe-all`.
 			{Name: "legacy.broken.example", Services: []Service{

@@ -142,9 +142,6 @@ func (p *Proxy) accept() {
 			}
 			defer p.untrack(target)
 			c.SetDeadline(time.Time{})
-			p.mu.Lock()
-			p.tunnels++
-			p.mu.Unlock()
 			p.relay(c, br, target)
 		}()
 	}
@@ -215,8 +212,17 @@ func (p *Proxy) socks4(c net.Conn, br *bufio.Reader) net.Conn {
 		reply(0x5b)
 		return nil
 	}
+	p.established()
 	reply(0x5a)
 	return t
+}
+
+// established counts a tunnel, before the client can learn of it: a test that reads the
+// greeting through the tunnel must find it counted.
+func (p *Proxy) established() {
+	p.mu.Lock()
+	p.tunnels++
+	p.mu.Unlock()
 }
 
 func (p *Proxy) socks5(c net.Conn, br *bufio.Reader) net.Conn {
@@ -300,6 +306,7 @@ func (p *Proxy) socks5(c net.Conn, br *bufio.Reader) net.Conn {
 		}
 		return nil
 	}
+	p.established()
 	reply(0)
 	return t
 }
@@ -335,6 +342,7 @@ func (p *Proxy) http(c net.Conn, br *bufio.Reader) net.Conn {
 		return nil
 	}
 	ok := "HTTP/1.1 200 Connection established\r\n\r\n"
+	p.established()
 	if p.cfg.Coalesce {
 		// Wait for the mail server's greeting and send it in the same write as the "200".
 		buf := make([]byte, 4096)

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailscout/mailscout/probe"
 	"github.com/mailscout/mailscout/mailsim"
+	"github.com/mailscout/mailscout/probe"
 )
 
 // Benchmarks measure the client alone: the server runs in a child process (this test binary,

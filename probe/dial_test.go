@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailscout/mailscout/probe"
 	"github.com/mailscout/mailscout/mailsim"
+	"github.com/mailscout/mailscout/probe"
 )
 
 // Addresses are raced RFC 8305 style: IPv6 first, IPv4 after the head start; a dead first

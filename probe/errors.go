@@ -39,6 +39,9 @@ const (
 	KindProxy               Kind = "proxy"                // the proxy, not the mail server, failed
 	KindAuth                Kind = "auth"                 // login failed
 	KindLocalResources      Kind = "local_resources"      // this machine ran out of file descriptors or memory for sockets
+	// KindNotAllowed is set by discovery, never by Run: the server's address is not public
+	// (loopback, private, link-local, …) and the caller's policy forbids connecting there.
+	KindNotAllowed Kind = "not_allowed"
 )
 
 // Kinds lists every error kind, in documentation order. A golden test pins it.
@@ -47,7 +50,7 @@ func Kinds() []Kind {
 		KindDNS, KindRefused, KindConnectTimeout, KindGreetingTimeout, KindTimeout, KindCanceled, KindClosed,
 		KindRejected, KindTLSHandshake, KindTLSVersion, KindCertificate, KindStartTLSUnavailable,
 		KindStartTLSRefused, KindStartTLSInjection, KindProtocol, KindTooLarge, KindProxy, KindAuth,
-		KindLocalResources,
+		KindLocalResources, KindNotAllowed,
 	}
 }
 

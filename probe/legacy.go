@@ -17,16 +17,16 @@ func legacyWorthChecking(e *Error, opts *Options) bool {
 	return e.Kind == KindTLSVersion || (e.Kind == KindTLSHandshake && e.Msg == "server closed the connection during the handshake")
 }
 
-// legacyVersion makes one connection that offers only TLS 1.0 and 1.1 and stops right after the
-// handshake: no credentials, no command over TLS. It returns the version the server agreed to,
-// or "" when it speaks neither.
-func legacyVersion(ctx context.Context, t Target, opts *Options) string {
+// legacySession makes one connection that offers only TLS 1.0 and 1.1 and stops right after the
+// handshake: no credentials, no command over TLS. It returns what that session showed (the
+// version the server agreed to, its cipher and certificate), or nil when it speaks neither.
+func legacySession(ctx context.Context, t Target, opts *Options) *TLSInfo {
 	o := *opts
 	o.TLSMin, o.TLSMax, o.AllowInsecureTLS = tls.VersionTLS10, tls.VersionTLS11, true
 	o.Credentials, o.Transcript, o.Trace, o.stopAfterTLS = nil, false, nil, true
 	r := newResult(t, &o)
 	if err := run(ctx, t, &o, &r, time.Now()); errors.Is(err, errStopAfterTLS) && r.TLS != nil {
-		return r.TLS.Version
+		return r.TLS
 	}
-	return ""
+	return nil
 }

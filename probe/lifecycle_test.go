@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailscout/mailscout/probe"
 	"github.com/mailscout/mailscout/mailsim"
+	"github.com/mailscout/mailscout/probe"
 )
 
 // A canceled context stops a probe blocked on a silent server at once, whatever its timeouts.

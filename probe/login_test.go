@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mailscout/mailscout/probe"
 	"github.com/mailscout/mailscout/mailsim"
+	"github.com/mailscout/mailscout/probe"
 )
 
 const (

@@ -175,9 +175,11 @@ func handshake(w *wire, t Target, opts *Options, r *Result) error {
 		e := classifyHandshake(w.ctx, err, opts, r.Timings.TLS)
 		if legacyWorthChecking(e, opts) {
 			w.raw.Close() // one connection at a time, even for a server that limits them
-			if v := legacyVersion(w.ctx, t, opts); v != "" {
+			if legacy := legacySession(w.ctx, t, opts); legacy != nil {
+				v := legacy.Version
 				e = newError(KindTLSVersion, "TLS handshake", fmt.Sprintf("the server speaks only TLS %s, which mail clients refuse: RFC 8996 deprecated TLS 1.0 and 1.1", v), nil)
 				r.warn(WarnLegacyTLS, "the server speaks only TLS "+v+" (obsolete since RFC 8996)")
+				r.TLS = legacy // what the legacy session showed: its version, cipher and certificate
 			}
 		}
 		w.note("*", "TLS handshake failed: "+e.Error())

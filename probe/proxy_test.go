@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailscout/mailscout/mailsim"
 	"github.com/mailscout/mailscout/probe"
 	"github.com/mailscout/mailscout/probe/proxy"
-	"github.com/mailscout/mailscout/mailsim"
 )
 
 // A probe through a proxy: the result names the proxy (without the password), the greeting

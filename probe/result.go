@@ -37,6 +37,9 @@ type Result struct {
 	// APOP says the POP3 greeting carried an APOP timestamp (RFC 1939 §7): legacy MD5 login.
 	APOP bool `json:"apop"`
 
+	// TLS is the negotiated session, null when none was. A server that speaks only TLS 1.0/1.1
+	// fails the probe (kind tls_version, warning legacy_tls), and TLS then describes the legacy
+	// session the extra check saw.
 	TLS *TLSInfo `json:"tls"`
 	// Auth is the login attempt's outcome; null when no credentials were given.
 	Auth     *AuthResult `json:"auth"`
@@ -171,20 +174,20 @@ func FromMillis(ms float64) time.Duration { return time.Duration(ms * float64(ti
 
 // Warning codes. They are a public contract (README.md).
 const (
-	WarnLegacyTLS         = "legacy_tls"            // TLS 1.0/1.1 negotiated, or the server speaks nothing newer
-	WarnCertInvalid       = "cert_invalid"          // certificate failed verification
-	WarnPlaintextAuth     = "plaintext_auth"        // AUTH mechanisms offered without TLS
-	WarnNoEHLO            = "ehlo_unsupported"      // SMTP server only answers HELO
-	WarnPreauth           = "preauth"               // IMAP PREAUTH greeting
-	WarnCapaUnsupported   = "capa_unsupported"      // POP3 CAPA answered -ERR
-	WarnAPOP              = "apop"                  // POP3 APOP timestamp (MD5)
-	WarnLoginDisabled     = "login_disabled"        // IMAP LOGINDISABLED
-	WarnRelayPort         = "relay_port"            // SMTP on port 25
-	WarnPlaintextSession  = "no_tls"                // the mode works without any encryption
-	WarnSlowGreeting      = "slow_greeting"         // greeting took more than a second
-	WarnUnsolicitedCaps   = "starttls_caps_ignored" // capabilities sent with the STARTTLS go-ahead, discarded
-	WarnPlaintextOn465    = "plaintext_on_tls_port"
-	WarnCleartextLogin    = "cleartext_login" // credentials were sent without TLS, on request
+	WarnLegacyTLS        = "legacy_tls"            // TLS 1.0/1.1 negotiated, or the server speaks nothing newer
+	WarnCertInvalid      = "cert_invalid"          // certificate failed verification
+	WarnPlaintextAuth    = "plaintext_auth"        // AUTH mechanisms offered without TLS
+	WarnNoEHLO           = "ehlo_unsupported"      // SMTP server only answers HELO
+	WarnPreauth          = "preauth"               // IMAP PREAUTH greeting
+	WarnCapaUnsupported  = "capa_unsupported"      // POP3 CAPA answered -ERR
+	WarnAPOP             = "apop"                  // POP3 APOP timestamp (MD5)
+	WarnLoginDisabled    = "login_disabled"        // IMAP LOGINDISABLED
+	WarnRelayPort        = "relay_port"            // SMTP on port 25
+	WarnPlaintextSession = "no_tls"                // the mode works without any encryption
+	WarnSlowGreeting     = "slow_greeting"         // greeting took more than a second
+	WarnUnsolicitedCaps  = "starttls_caps_ignored" // capabilities sent with the STARTTLS go-ahead, discarded
+	WarnPlaintextOn465   = "plaintext_on_tls_port"
+	WarnCleartextLogin   = "cleartext_login" // credentials were sent without TLS, on request
 )
 
 func (r *Result) warn(code, text string) {

@@ -264,4 +264,3 @@ func containsAny(s string, subs ...string) bool {
 	}
 	return false
 }
-

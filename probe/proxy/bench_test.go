@@ -7,9 +7,9 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/mailscout/mailscout/mailsim"
 	"github.com/mailscout/mailscout/probe"
 	"github.com/mailscout/mailscout/probe/proxy"
-	"github.com/mailscout/mailscout/mailsim"
 )
 
 // turnConn counts round trips as the client sees them: a read that follows a write.

@@ -13,8 +13,8 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/mailscout/mailscout/probe/proxy"
 	"github.com/mailscout/mailscout/mailsim"
+	"github.com/mailscout/mailscout/probe/proxy"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

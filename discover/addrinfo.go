@@ -26,6 +26,7 @@ type addrInfo struct {
 	greeted bool          // some connection here received a complete greeting line
 	silent  bool          // a full greeting timeout passed here, and nothing here ever greeted
 	down    bool          // a full connect timeout passed here, and nothing here ever connected
+	lastEnd time.Time     // when a session here last ended
 	// tlsPorts are ports where a TLS handshake succeeded: they speak implicit TLS.
 	tlsPorts map[int]bool
 

@@ -129,10 +129,12 @@ const (
 
 func (f *flight) plaintext() bool { return f.target.Security != probe.TLS }
 
-// Retry of a session refused as "too many connections" while others were open.
+// Retry of a session refused as "too many connections" while others were open, or had just
+// closed (a server notices a closed session a moment after the client has left it).
 const (
 	maxAttempts  = 3
 	retryBackoff = 500 * time.Millisecond
+	crowdMemory  = 2 * time.Second
 )
 
 func newDispatcher(ctx context.Context, opts Options) *dispatcher {
@@ -496,7 +498,11 @@ func (d *dispatcher) done(f *flight, r probe.Result) {
 			d.arm(o)
 		}
 	}
-	if ownWait && tooManyConnections(&r) && f.crowd > 0 && f.attempts+1 < maxAttempts && !d.closed {
+	crowded := f.crowd > 0 || time.Since(a.lastEnd) < crowdMemory
+	if f.connected {
+		a.lastEnd = time.Now()
+	}
+	if ownWait && tooManyConnections(&r) && crowded && f.attempts+1 < maxAttempts && !d.closed {
 		// The address took the other sessions and refused this one: it limits connections per
 		// client. One at a time from now on, and this probe again after a pause.
 		a.limit = 1

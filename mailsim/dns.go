@@ -21,7 +21,18 @@ type Zone struct {
 	TCPOnly bool
 	// ServFail answers SERVFAIL for every name in this zone.
 	ServFail bool
+	// Truncated sets the TC bit on every answer, over TCP too (a broken or hostile server).
+	Truncated bool
+	// CNAMEs are aliases: a question for Name is answered with a CNAME to Target (and, when
+	// the target is in the world, its records).
+	CNAMEs []CNAME
+	// Foreign adds to every answer a record whose owner is another name (which a resolver must
+	// not take as part of the answer).
+	Foreign bool
 }
+
+// CNAME is one alias record.
+type CNAME struct{ Name, Target string }
 
 // MX is one mail exchanger.
 type MX struct {
@@ -89,17 +100,26 @@ func (s *dnsServer) serve(rw dns.ResponseWriter, req *dns.Msg) {
 	switch {
 	case zone != nil && zone.ServFail:
 		m.Rcode = dns.RcodeServerFailure
-	case zone != nil && zone.TCPOnly && udp:
+	case zone != nil && (zone.TCPOnly && udp || zone.Truncated):
 		m.Truncated = true
 	default:
 		m.Answer, m.Rcode = s.w.answer(name, q.Qtype, zone)
+		if zone != nil && zone.Foreign {
+			m.Answer = append(m.Answer, &dns.A{Hdr: dns.RR_Header{Name: "victim.invalid.", Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 300}, A: []byte{192, 0, 2, 254}},
+				&dns.MX{Hdr: dns.RR_Header{Name: "victim.invalid.", Rrtype: dns.TypeMX, Class: dns.ClassINET, Ttl: 300}, Mx: "evil.invalid."})
+		}
 		// A validating resolver sets AD for signed data when the query asked for it, by AD or DO
 		// (RFC 6840 §5.7).
 		wantsAD := req.AuthenticatedData || req.IsEdns0() != nil && req.IsEdns0().Do()
 		m.AuthenticatedData = zone != nil && zone.Signed && wantsAD
 	}
+	size := dns.MinMsgSize
 	if opt := req.IsEdns0(); opt != nil {
 		m.SetEdns0(opt.UDPSize(), opt.Do())
+		size = int(opt.UDPSize())
+	}
+	if udp {
+		m.Truncate(size) // an answer too big for the datagram sets TC, as real servers do
 	}
 	rw.WriteMsg(m)
 }
@@ -124,6 +144,21 @@ func (w *World) answer(name string, qtype uint16, zone *Zone) ([]dns.RR, int) {
 	}
 	var rrs []dns.RR
 	exists := false
+	if zone != nil {
+		for hops := 0; hops < 10; hops++ {
+			target := ""
+			for _, c := range zone.CNAMEs {
+				if dns.Fqdn(strings.ToLower(c.Name)) == name {
+					target = dns.Fqdn(strings.ToLower(c.Target))
+				}
+			}
+			if target == "" || qtype == dns.TypeCNAME {
+				break
+			}
+			rrs = append(rrs, &dns.CNAME{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeCNAME, Class: dns.ClassINET, Ttl: 300}, Target: target})
+			name, exists = target, true
+		}
+	}
 	if addrs := w.host(name); addrs != nil {
 		exists = true
 		for _, a := range addrs {

@@ -42,7 +42,7 @@ func (c *conn) imap() {
 	if cfg.GreetingCaps {
 		greeting += "[CAPABILITY " + c.imapCaps() + "] "
 	}
-	if c.send(greeting+host+" IMAP4rev1 mailscout-mailsim ready") != nil {
+	if c.send(greeting+c.greetingText(host+" IMAP4rev1 mailscout-mailsim ready")) != nil {
 		return
 	}
 	for {

@@ -21,7 +21,7 @@ func (c *conn) pop3() {
 		c.send("HTTP/1.1 400 Bad Request", "")
 		return
 	}
-	greeting := "+OK " + host + " POP3 mailscout-mailsim ready"
+	greeting := "+OK " + c.greetingText(host+" POP3 mailscout-mailsim ready")
 	if cfg.APOP {
 		greeting += " <1896.697170952@" + host + ">"
 	}

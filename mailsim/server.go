@@ -56,6 +56,8 @@ const (
 	NonUTF8            Behavior = "non_utf8"             // greeting text in GB2312 with a NUL
 	StallAfterTLS      Behavior = "stall_after_tls"      // once TLS is up, reads the next command and never answers
 	BrokenCRAM         Behavior = "broken_cram"          // advertises CRAM-MD5, which then always fails
+	Drip               Behavior = "drip"                 // the greeting dribbles out a byte every 200 ms (a tarpit)
+	ScramImpostor      Behavior = "scram_impostor"       // SCRAM: accepts any proof and never proves it knows the password
 )
 
 // Config describes one server. The zero value of each field is a sensible default.
@@ -73,6 +75,13 @@ type Config struct {
 	LoginDisabledBeforeTLS bool
 	APOP                   bool // POP3 greeting carries an APOP timestamp
 	GreetingCaps           bool // IMAP greeting carries [CAPABILITY …]
+
+	// Greeting replaces the text of the greeting after its status ("220 ", "* OK ", "+OK ").
+	Greeting string
+	// MaxSessions, when positive, is how many connections the server serves at once; one more
+	// is refused in the protocol's words (421, * BYE, -ERR), as Postfix's
+	// smtpd_client_connection_count_limit does.
+	MaxSessions int
 
 	GreetingDelay time.Duration // silence before the greeting
 	// PreGreetingDelay sends a postscreen-style "220-" line, waits this long, then the final
@@ -227,6 +236,8 @@ type conn struct {
 	c     net.Conn
 	br    *bufio.Reader
 	tlsOn bool
+	// greeted is set once the first reply is out (Drip drips only that one).
+	greeted bool
 }
 
 // errStop ends a session quietly.
@@ -258,6 +269,10 @@ func (s *Server) serve(raw net.Conn) {
 	}
 	if s.cfg.Behavior == Silent {
 		io.Copy(io.Discard, c.c)
+		return
+	}
+	if s.cfg.MaxSessions > 0 && s.open() > s.cfg.MaxSessions {
+		c.tooMany()
 		return
 	}
 	if !c.sleep(s.cfg.GreetingDelay) {
@@ -308,7 +323,47 @@ func (c *conn) send(lines ...string) error {
 	return c.write(b.String())
 }
 
+// open is how many connections the server has now, this one included.
+func (s *Server) open() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// tooMany refuses a session over MaxSessions the way each protocol's servers do.
+func (c *conn) tooMany() {
+	switch c.s.cfg.Protocol {
+	case SMTP:
+		c.send("421 4.7.0 " + c.s.cfg.Hostname + " Error: too many connections from your address")
+	case IMAP:
+		c.send("* BYE Too many connections from your address")
+	case POP3:
+		c.send("-ERR [IN-USE] Too many connections from your address")
+	}
+}
+
+// greetingText is the greeting after its status: Config.Greeting, or what the server says
+// by default.
+func (c *conn) greetingText(def string) string {
+	if c.s.cfg.Greeting != "" {
+		return c.s.cfg.Greeting
+	}
+	return def
+}
+
 func (c *conn) write(data string) error {
+	if c.s.cfg.Behavior == Drip && !c.greeted {
+		c.greeted = true
+		for i := 0; i < len(data); i++ {
+			if _, err := io.WriteString(c.c, data[i:i+1]); err != nil {
+				return err
+			}
+			if !c.sleep(200 * time.Millisecond) {
+				return errStop
+			}
+		}
+		return nil
+	}
 	if c.s.cfg.Behavior == OneByte {
 		for i := 0; i < len(data); i++ {
 			if _, err := io.WriteString(c.c, data[i:i+1]); err != nil {

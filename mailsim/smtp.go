@@ -42,7 +42,7 @@ func (c *conn) smtp() {
 				return
 			}
 		}
-		if c.send("220 "+host+" ESMTP mailscout-mailsim") != nil {
+		if c.send("220 "+c.greetingText(host+" ESMTP mailscout-mailsim")) != nil {
 			return
 		}
 	}

@@ -39,6 +39,11 @@ func TestLogin(t *testing.T) {
 			probe.Credentials{Username: testUser, Password: testPassword}, "", true, true, "SCRAM-SHA-256", []string{"SCRAM-SHA-256 " + testUser + " ok"}, ""},
 		{"smtp/scram-wrong-password", mailsim.Config{Protocol: mailsim.SMTP, Mode: mailsim.TLS, AuthAfterTLS: []string{"SCRAM-SHA-256"}}, 465, probe.TLS,
 			probe.Credentials{Username: testUser, Password: "wrong"}, probe.KindAuth, true, false, "SCRAM-SHA-256", []string{"SCRAM-SHA-256 " + testUser + " fail"}, "535"},
+		// An impostor that says yes without proving it knows the password proves nothing.
+		{"smtp/scram-impostor", mailsim.Config{Protocol: mailsim.SMTP, Mode: mailsim.TLS, AuthAfterTLS: []string{"SCRAM-SHA-256"}, Behavior: mailsim.ScramImpostor}, 465, probe.TLS,
+			probe.Credentials{Username: testUser, Password: testPassword}, probe.KindAuth, true, false, "SCRAM-SHA-256", []string{"SCRAM-SHA-256 " + testUser + " ok"}, "without proving that it knows the password"},
+		{"imap/scram-impostor", mailsim.Config{Protocol: mailsim.IMAP, Mode: mailsim.TLS, AuthAfterTLS: []string{"SCRAM-SHA-256"}, Behavior: mailsim.ScramImpostor}, 993, probe.TLS,
+			probe.Credentials{Username: testUser, Password: testPassword}, probe.KindAuth, true, false, "SCRAM-SHA-256", []string{"SCRAM-SHA-256 " + testUser + " ok"}, "without proving"},
 		{"imap/scram-sha-256", mailsim.Config{Protocol: mailsim.IMAP, Mode: mailsim.TLS, AuthAfterTLS: []string{"SCRAM-SHA-256"}}, 993, probe.TLS,
 			probe.Credentials{Username: testUser, Password: testPassword}, "", true, true, "SCRAM-SHA-256", []string{"SCRAM-SHA-256 " + testUser + " ok"}, ""},
 		{"pop3/scram-sha-256", mailsim.Config{Protocol: mailsim.POP3, Mode: mailsim.TLS, AuthAfterTLS: []string{"SCRAM-SHA-256", "PLAIN"}}, 995, probe.TLS,
@@ -81,6 +86,8 @@ func TestLogin(t *testing.T) {
 			probe.Credentials{Username: testUser, Password: testPassword}, "", true, true, "USER", []string{"USER " + testUser + " ok"}, ""},
 		{"pop3/apop", mailsim.Config{Protocol: mailsim.POP3, Mode: mailsim.TLS, APOP: true}, 995, probe.TLS,
 			probe.Credentials{Username: testUser, Password: testPassword, Mechanisms: []string{"APOP"}}, "", true, true, "APOP", []string{"APOP " + testUser + " ok"}, ""},
+		{"pop3/user-with-a-space", mailsim.Config{Protocol: mailsim.POP3, Mode: mailsim.TLS}, 995, probe.TLS,
+			probe.Credentials{Username: "alice smith", Password: testPassword}, "", false, false, "USER", nil, "cannot carry a user name with a space"},
 		{"pop3/wrong-password", mailsim.Config{Protocol: mailsim.POP3, Mode: mailsim.TLS}, 995, probe.TLS,
 			probe.Credentials{Username: testUser, Password: "nope"}, probe.KindAuth, true, false, "USER", []string{"USER " + testUser + " fail"}, "-ERR [AUTH]"},
 	}
@@ -104,7 +111,7 @@ func TestLogin(t *testing.T) {
 				t.Fatalf("ok=%v kind=%q %s", r.OK, r.ErrorKind, r.Error)
 			}
 			a := r.Auth
-			if a == nil || a.Attempted != tt.attempted || a.OK != tt.ok || a.Mechanism != tt.mech || a.Username != testUser || !strings.Contains(a.Error, tt.reason) {
+			if a == nil || a.Attempted != tt.attempted || a.OK != tt.ok || a.Mechanism != tt.mech || a.Username != tt.cred.Username && tt.cred.OAuthToken == "" || !strings.Contains(a.Error, tt.reason) {
 				t.Errorf("auth = %+v", a)
 			}
 			if got := srv.LoginAttempts(); !slices.Equal(got, tt.attempts) {

@@ -45,8 +45,10 @@ const (
 	// SYN's retransmission (1 s) is not waited for either way.
 	cutFloor = 250 * time.Millisecond
 	// unknownPatience is how long a connect or a silent session holds its slot while the
-	// address's round trip is still unknown (or hidden behind a proxy).
-	unknownPatience = time.Second
+	// address's round trip is still unknown (or hidden behind a proxy). Long enough for any
+	// terrestrial path, so that a slow but open port rarely loses its slot; short enough that
+	// three dropped ports cannot hold an address for the connect timeout.
+	unknownPatience = 500 * time.Millisecond
 	// downGrace: once an address is known to be down, a new connect there gets this long.
 	downGrace = time.Second
 	// extraStalled is how many stalled flights an address may have beyond its limit: silent

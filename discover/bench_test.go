@@ -2,6 +2,7 @@ package discover_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -112,6 +113,79 @@ func BenchmarkFullReport(b *testing.B) {
 	benchDiscover(b, benchSpec(false), false, func(r *discover.Report) {
 		if !r.Complete {
 			b.Fatal("incomplete")
+		}
+	})
+}
+
+// hostileSpec: every service of mail.hostile.example is named by SRV; how the host behaves is
+// the benchmark's subject.
+func hostileSpec(rtt time.Duration, service func(port int, p mailsim.Protocol, m mailsim.Mode) mailsim.Service) mailsim.WorldSpec {
+	var services []mailsim.Service
+	for _, s := range []struct {
+		port int
+		p    mailsim.Protocol
+		m    mailsim.Mode
+	}{{465, mailsim.SMTP, mailsim.TLS}, {587, mailsim.SMTP, mailsim.StartTLS}, {993, mailsim.IMAP, mailsim.TLS}, {143, mailsim.IMAP, mailsim.StartTLS}, {995, mailsim.POP3, mailsim.TLS}, {110, mailsim.POP3, mailsim.StartTLS}} {
+		services = append(services, service(s.port, s.p, s.m))
+	}
+	return mailsim.WorldSpec{
+		RTT: rtt,
+		Zones: []mailsim.Zone{{Domain: "bench.example", MX: []mailsim.MX{{Host: "mail.hostile.example", Preference: 10}}, SRV: []mailsim.SRV{
+			{Service: "_submissions._tcp", Target: "mail.hostile.example", Port: 465},
+			{Service: "_submission._tcp", Target: "mail.hostile.example", Port: 587},
+			{Service: "_imaps._tcp", Target: "mail.hostile.example", Port: 993},
+			{Service: "_imap._tcp", Target: "mail.hostile.example", Port: 143},
+			{Service: "_pop3s._tcp", Target: "mail.hostile.example", Port: 995},
+			{Service: "_pop3._tcp", Target: "mail.hostile.example", Port: 110},
+		}}},
+		Hosts: []mailsim.Host{{Name: "mail.hostile.example", Services: services}},
+	}
+}
+
+// tlsDropped: a firewall silently drops every implicit-TLS port (465, 993, 995) while the
+// STARTTLS ports of the same address work.
+func tlsDropped(port int, p mailsim.Protocol, m mailsim.Mode) mailsim.Service {
+	if m == mailsim.TLS {
+		return mailsim.Service{Port: port, Filtered: true}
+	}
+	return mailsim.Service{Port: port, Config: mailsim.Config{Protocol: p, Mode: m, AuthAfterTLS: []string{"PLAIN"}}}
+}
+
+// BenchmarkFastTLSPortsDropped: fast mode when every implicit-TLS port is dropped (targets:
+// ≤ 1.5 s at 50 ms RTT, ≤ 0.6 s on loopback). The slots of the address must not sit in the
+// dropped connects: what the answered ones show cuts them.
+func BenchmarkFastTLSPortsDropped(b *testing.B) {
+	for _, rtt := range []time.Duration{benchRTT, 0} {
+		b.Run(fmt.Sprintf("rtt=%v", rtt), func(b *testing.B) {
+			benchDiscover(b, hostileSpec(rtt, tlsDropped), true, func(r *discover.Report) {
+				if in, out := r.Recommended.Incoming, r.Recommended.Outgoing; in == nil || in.Port != 143 || out == nil || out.Port != 587 {
+					b.Fatalf("recommended %+v %+v", in, out)
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkSilentHost: a host that accepts every port and never says a word; the full report
+// (target ≤ greeting timeout + 10%: 4.4 s with the default 4 s).
+func BenchmarkSilentHost(b *testing.B) {
+	benchDiscover(b, hostileSpec(benchRTT, func(port int, p mailsim.Protocol, m mailsim.Mode) mailsim.Service {
+		return mailsim.Service{Port: port, Config: mailsim.Config{Protocol: p, Mode: m, Behavior: mailsim.Silent}}
+	}), false, func(r *discover.Report) {
+		if r.Recommended.Incoming != nil || !r.Complete {
+			b.Fatalf("recommended %+v complete=%v", r.Recommended.Incoming, r.Complete)
+		}
+	})
+}
+
+// BenchmarkDrippingHost: a host whose greeting dribbles out a byte every 200 ms on every port;
+// the full report (target ≤ greeting timeout + 10%).
+func BenchmarkDrippingHost(b *testing.B) {
+	benchDiscover(b, hostileSpec(benchRTT, func(port int, p mailsim.Protocol, m mailsim.Mode) mailsim.Service {
+		return mailsim.Service{Port: port, Config: mailsim.Config{Protocol: p, Mode: m, Behavior: mailsim.Drip}}
+	}), false, func(r *discover.Report) {
+		if r.Recommended.Incoming != nil || !r.Complete {
+			b.Fatalf("recommended %+v complete=%v", r.Recommended.Incoming, r.Complete)
 		}
 	})
 }

@@ -150,10 +150,19 @@ func newDispatcher(ctx context.Context, opts Options) *dispatcher {
 	return d
 }
 
-// submit hands a job over. Its result arrives through job.deliver.
-func (d *dispatcher) submit(j *job) {
+// submit hands jobs over, and only then starts what the limits allow: handed over together,
+// the best of them start first. Each result arrives through its job's deliver.
+func (d *dispatcher) submit(jobs ...*job) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	for _, j := range jobs {
+		d.add(j)
+	}
+	d.pump()
+}
+
+// add queues j, or answers it at once from the cache or from a flight already under way.
+func (d *dispatcher) add(j *job) {
 	if d.closed {
 		d.deliverNow(j, &probe.Cut{Reason: probe.CutCanceled})
 		return
@@ -185,7 +194,6 @@ func (d *dispatcher) submit(j *job) {
 	f.addr = d.addrFor(j.target)
 	f.addr.enqueue(f)
 	d.ready.fix(f.addr)
-	d.pump()
 }
 
 // addrFor is where a target's politeness is counted: its first address (the one raced first),

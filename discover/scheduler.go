@@ -43,6 +43,7 @@ type scheduler struct {
 	hostOrder      []string
 	pendingHosts   int
 	outstanding    int // jobs handed to the dispatcher whose result has not come back
+	pendingJobs    []*job // made while handling events, handed over together after them
 	submitted      int // connections budgeted (jobs submitted)
 	records        []record
 	connections    int
@@ -177,6 +178,11 @@ func (s *scheduler) drain() {
 			s.finished(e.result)
 		}
 	}
+	if len(s.pendingJobs) > 0 {
+		// Handed over together, so that the dispatcher starts the most promising first.
+		s.e.disp.submit(s.pendingJobs...)
+		s.pendingJobs = nil
+	}
 }
 
 // idle: no source, lookup or probe pending.
@@ -296,7 +302,7 @@ func (s *scheduler) enqueue(c *candidate, h *hostState) {
 	s.byJob[j] = c
 	s.outstanding++
 	s.submitted++
-	s.e.disp.submit(j)
+	s.pendingJobs = append(s.pendingJobs, j)
 }
 
 // notProbed is the result of a candidate that was never connected to.

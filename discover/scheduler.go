@@ -42,9 +42,9 @@ type scheduler struct {
 	hosts          map[string]*hostState
 	hostOrder      []string
 	pendingHosts   int
-	outstanding    int // jobs handed to the dispatcher whose result has not come back
+	outstanding    int    // jobs handed to the dispatcher whose result has not come back
 	pendingJobs    []*job // made while handling events, handed over together after them
-	submitted      int // connections budgeted (jobs submitted)
+	submitted      int    // connections budgeted (jobs submitted)
 	records        []record
 	connections    int
 	closed         bool // the loop has ended: findings are recorded, nothing new is probed

@@ -6,26 +6,26 @@
 //
 // Data flows one way:
 //
-//	target → sources → candidates → probes → verdicts → ranking → recommendation and diagnosis
+//		target → sources → candidates → probes → verdicts → ranking → recommendation and diagnosis
 //
-//   - The target is parsed (IDN domains become punycode; see [ParseTarget]).
-//   - Sources look things up, all at once: DNS MX, SRV per RFC 6186 and RFC 8314, the domain's
-//     autoconfig XML (HTTPS, then HTTP), the ISP database, the hosting provider behind the MX,
-//     and the well-known host names (guessed only when the MX answer allows: a null MX or a
-//     domain that does not exist ends guessing). A source only reports what it found.
-//   - Candidates are (protocol, host, port, security) tuples; the same tuple from several
-//     sources is one candidate crediting them all. Fan-out is bounded ([MaxMXHosts],
-//     [MaxSRVTargets], [MaxCandidates], [MaxConnections]) so that a hostile domain cannot
-//     make discovery flood anyone.
-//   - Probes (package probe) check one candidate each: connect, TLS, greeting, capabilities,
-//     STARTTLS and capabilities again, and, with credentials, a login.
-//   - The verdict rule ([Verdict]) says whether a user can log in safely: usable, insecure
-//     (it would work but exposes the user) or unusable, with machine-readable blockers.
-//   - Ranking is one documented key (usable before insecure before unusable, implicit TLS
-//     before STARTTLS before plain, source trust, SRV priority, submission ports before 25).
-//   - Only usable configurations are recommended ([Recommended]); a direction without one gets
-//     the [Nearest] configuration and what is in its way, and the [Diagnosis] says it all in
-//     words a helpdesk can read to a customer.
+//	  - The target is parsed (IDN domains become punycode; see [ParseTarget]).
+//	  - Sources look things up, all at once: DNS MX, SRV per RFC 6186 and RFC 8314, the domain's
+//	    autoconfig XML (HTTPS, then HTTP), the ISP database, the hosting provider behind the MX,
+//	    and the well-known host names (guessed only when the MX answer allows: a null MX or a
+//	    domain that does not exist ends guessing). A source only reports what it found.
+//	  - Candidates are (protocol, host, port, security) tuples; the same tuple from several
+//	    sources is one candidate crediting them all. Fan-out is bounded ([MaxMXHosts],
+//	    [MaxSRVTargets], [MaxCandidates], [MaxConnections]) so that a hostile domain cannot
+//	    make discovery flood anyone.
+//	  - Probes (package probe) check one candidate each: connect, TLS, greeting, capabilities,
+//	    STARTTLS and capabilities again, and, with credentials, a login.
+//	  - The verdict rule ([Verdict]) says whether a user can log in safely: usable, insecure
+//	    (it would work but exposes the user) or unusable, with machine-readable blockers.
+//	  - Ranking is one documented key (usable before insecure before unusable, implicit TLS
+//	    before STARTTLS before plain, source trust, SRV priority, submission ports before 25).
+//	  - Only usable configurations are recommended ([Recommended]); a direction without one gets
+//	    the [Nearest] configuration and what is in its way, and the [Diagnosis] says it all in
+//	    words a helpdesk can read to a customer.
 //
 // # Who owns what
 //

@@ -58,17 +58,12 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageError(stderr, fs, err.Error())
 	}
-	world, err := mailsim.StartWorld(mailsim.DemoSpec())
+	world, err := startDemoWorld(&opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "mailscout demo: %v\n", err)
 		return exitNotWorks
 	}
 	defer world.Close()
-	// The world's DNS, network and CA stand in for the Internet's.
-	opts.Resolver = &discover.DNSResolver{Servers: []string{world.DNSAddr()}}
-	opts.Probe.Dial = world // the demo world is reachable only through its own network (and proxy)
-	opts.Probe.RootCAs = world.CA.Pool()
-	opts.NoISPDB = true
 	if *demoProxy != "" {
 		px, err := startDemoProxy(world, *demoProxy)
 		if err != nil {
@@ -96,6 +91,20 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return code
+}
+
+// startDemoWorld starts the demo world and points opts at it: its DNS, network and CA stand in
+// for the Internet's (the world is reachable only through its own network).
+func startDemoWorld(opts *discover.Options) (*mailsim.World, error) {
+	world, err := mailsim.StartWorld(mailsim.DemoSpec())
+	if err != nil {
+		return nil, err
+	}
+	opts.Resolver = &discover.DNSResolver{Servers: []string{world.DNSAddr()}}
+	opts.Probe.Dial = world
+	opts.Probe.RootCAs = world.CA.Pool()
+	opts.NoISPDB = true
+	return world, nil
 }
 
 // probeWorld probes every service of the world in every mode that makes sense for its port.

@@ -48,7 +48,14 @@ type discoverFlags struct {
 	verifyAll    bool
 }
 
+// register adds every discover flag: what to discover and how, and how to show it.
 func (f *discoverFlags) register(fs *flag.FlagSet) {
+	f.registerDiscovery(fs)
+	f.registerOutput(fs)
+}
+
+// registerDiscovery adds the flags of discovery itself (batch takes these, not the output ones).
+func (f *discoverFlags) registerDiscovery(fs *flag.FlagSet) {
 	d := discover.DefaultOptions()
 	f.probe.register(fs, false)
 	fs.StringVar(&f.protocols, "protocols", "smtp,imap,pop3", "protocols to discover, comma-separated")
@@ -60,13 +67,17 @@ func (f *discoverFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.concurrency, "concurrency", d.Concurrency, "probes in flight at once")
 	fs.IntVar(&f.perIP, "per-ip", d.PerIP, "connections open at once to one server address (mail servers block eager clients)")
 	fs.BoolVar(&f.allowPrivate, "allow-private", false, "connect to servers and fetch autoconfig on internal addresses (loopback, private, link-local…) without a warning, even when the domain's own servers are not there")
+	fs.BoolVar(&f.transcript, "transcript", false, "also record every probe's dialogue")
+	fs.BoolVar(&f.trustHost, "trust-host", false, "allow logging in to hosts outside the domain that were named over an untrusted path")
+	fs.BoolVar(&f.verifyAll, "verify-all", false, "log in on every usable configuration, not only the best one per protocol")
+}
+
+// registerOutput adds the flags that choose how a report is shown.
+func (f *discoverFlags) registerOutput(fs *flag.FlagSet) {
 	fs.BoolVar(&f.json, "json", false, "same as --format json")
 	fs.StringVar(&f.format, "format", "table", "output: table, json or autoconfig (Mozilla clientConfig v1.1 XML of the usable configurations)")
 	fs.BoolVar(&f.verbose, "v", false, "list every probe, not only the failures worth reading")
 	fs.BoolVar(&f.wide, "wide", false, "one line per table row, nothing wrapped (default: fit the terminal, $COLUMNS or 100 columns)")
-	fs.BoolVar(&f.transcript, "transcript", false, "also show every probe's dialogue")
-	fs.BoolVar(&f.trustHost, "trust-host", false, "allow logging in to hosts outside the domain that were named over an untrusted path")
-	fs.BoolVar(&f.verifyAll, "verify-all", false, "log in on every usable configuration, not only the best one per protocol")
 }
 
 func (f *discoverFlags) options() (discover.Options, error) {
@@ -109,6 +120,9 @@ func (f *discoverFlags) options() (discover.Options, error) {
 		return o, err
 	}
 	o.TrustHost, o.VerifyAll = f.trustHost, f.verifyAll
+	if f.format == "" {
+		f.format = "table"
+	}
 	if f.json {
 		f.format = "json"
 	}

@@ -5,6 +5,8 @@
 //
 //	mailscout discover [flags] ADDRESS|DOMAIN   find and rank the working mail servers
 //	mailscout probe [flags] HOST[:PORT]         probe one endpoint in every sensible security mode
+//	mailscout batch [flags] [FILE|-]            many targets, JSON Lines out
+//	mailscout summarize [FILE|-]                what a batch found, in counts
 //	mailscout demo [flags] [DOMAIN…]            discovery on the built-in demo world
 //
 // Exit codes: 0 a usable configuration was found (and the login worked, when credentials were
@@ -42,6 +44,8 @@ func commands() []command {
 	return []command{
 		{"discover", "find and rank the working mail servers of an address or domain", runDiscover},
 		{"probe", "probe one endpoint (HOST:PORT) in every sensible security mode", runProbe},
+		{"batch", "discover many targets at once, one shared engine, JSON Lines out", runBatch},
+		{"summarize", "summarize the JSON Lines of a batch", runSummarize},
 		{"demo", "run discovery on the built-in demo world (in-process servers, DNS and web)", runDemo},
 	}
 }

@@ -14,6 +14,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// Tests that need mailscout in a process of its own (shards, a kill) run this binary again.
+	if os.Getenv("MAILSCOUT_RUN_MAIN") == "1" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
 	testscript.Main(m, map[string]func(){
 		"mailscout": func() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) },
 	})

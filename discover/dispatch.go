@@ -129,6 +129,17 @@ const (
 
 func (f *flight) plaintext() bool { return f.target.Security != probe.TLS }
 
+// cooldown is how long a finished session's slot stays taken: a couple of round trips, and at
+// least slotCooldown.
+func cooldown(a *addrInfo, proxied bool) time.Duration {
+	if proxied || a.rtt <= 0 {
+		return slotCooldown
+	}
+	return max(2*a.rtt, slotCooldown)
+}
+
+const slotCooldown = 20 * time.Millisecond
+
 // Retry of a session refused as "too many connections" while others were open, or had just
 // closed (a server notices a closed session a moment after the client has left it).
 const (
@@ -137,10 +148,10 @@ const (
 	crowdMemory  = 2 * time.Second
 )
 
-func newDispatcher(ctx context.Context, opts Options) *dispatcher {
+func newDispatcher(ctx context.Context, opts Options, flights int) *dispatcher {
 	d := &dispatcher{
 		ctx: ctx, opts: opts.Probe, proxied: probe.ProxyURL(opts.Probe.Dial) != "",
-		perIP: opts.PerIP, concurrency: opts.Concurrency, maxFlights: descriptorBudget(opts.Concurrency),
+		perIP: opts.PerIP, concurrency: opts.Concurrency, maxFlights: flights,
 		cacheTTL: opts.CacheTTL, maxCache: 100_000,
 		addrs: map[string]*addrInfo{}, flights: map[endpoint]*flight{}, cache: map[endpoint]cacheEntry{},
 	}
@@ -486,10 +497,24 @@ func (d *dispatcher) done(f *flight, r probe.Result) {
 	if f.timer != nil {
 		f.timer.Stop()
 	}
-	if f.holds {
+	switch {
+	case f.holds && !f.connected:
 		f.holds = false
 		a.held--
 		d.running--
+	case f.holds:
+		// The slot stays taken a moment after the connection closed: the server notices the
+		// close a little later (Postfix's anvil counts the session until smtpd is done with
+		// it), and a connection opened at once would be one too many there.
+		f.holds = false
+		time.AfterFunc(cooldown(a, d.proxied), func() {
+			d.mu.Lock()
+			defer d.mu.Unlock()
+			a.held--
+			d.running--
+			d.ready.fix(a)
+			d.pump()
+		})
 	}
 	delete(a.live, f)
 	d.total--

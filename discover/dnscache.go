@@ -9,7 +9,7 @@ import (
 )
 
 // dnsCache is the engine's resolver: every question is asked once while its answer lives (its
-// TTL, clamped), concurrent askers share the one lookup, and at most maxLookups lookups are in
+// TTL, clamped), concurrent askers share the one lookup, and a bounded number of lookups is in
 // flight, so a domain with 400 MX records costs a bounded number of sockets. It is shared by
 // every discovery of an engine: in a batch, a provider's host names are resolved once.
 type dnsCache struct {
@@ -41,11 +41,10 @@ const (
 	minCacheTTL     = 30 * time.Second
 	maxCacheTTL     = time.Hour
 	failureCacheTTL = 5 * time.Second // a resolver failure is retried soon
-	maxLookups      = 16
 )
 
-func newDNSCache(ctx context.Context, next Resolver, max int) *dnsCache {
-	return &dnsCache{next: next, ctx: ctx, sem: make(chan struct{}, maxLookups), entries: map[dnsKey]*dnsEntry{}, max: max}
+func newDNSCache(ctx context.Context, next Resolver, lookups, max int) *dnsCache {
+	return &dnsCache{next: next, ctx: ctx, sem: make(chan struct{}, lookups), entries: map[dnsKey]*dnsEntry{}, max: max}
 }
 
 func cached[T any](c *dnsCache, ctx context.Context, k dnsKey, ask func(context.Context) (Answer[T], error)) (Answer[T], error) {

@@ -26,13 +26,14 @@ var (
 // once, and never opens more than Options.PerIP connections to one of them at a time. An
 // Engine is safe for concurrent use; Close it when done.
 type Engine struct {
-	opts   Options
-	ctx    context.Context
-	cancel context.CancelFunc
-	dns    *dnsCache
-	disp   *dispatcher
-	seq    atomic.Uint64
-	runs   atomic.Int64
+	opts    Options
+	ctx     context.Context
+	cancel  context.CancelFunc
+	dns     *dnsCache
+	disp    *dispatcher
+	fetches *fetchCache
+	seq     atomic.Uint64
+	runs    atomic.Int64
 }
 
 // Stats are an engine's counters since it started.
@@ -57,8 +58,10 @@ func NewEngine(opts Options) (*Engine, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Engine{opts: opts, ctx: ctx, cancel: cancel}
-	e.dns = newDNSCache(ctx, opts.Resolver, 200_000)
-	e.disp = newDispatcher(ctx, opts)
+	lookups, flights := descriptorBudget(opts.Concurrency)
+	e.dns = newDNSCache(ctx, opts.Resolver, lookups, 200_000)
+	e.disp = newDispatcher(ctx, opts, flights)
+	e.fetches = newFetchCache(opts.CacheTTL)
 	return e, nil
 }
 

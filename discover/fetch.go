@@ -83,6 +83,9 @@ func (f *fetcher) dialer(dial probe.Dialer, res Resolver) func(ctx context.Conte
 		if len(allowed) == 0 {
 			return nil, refusal
 		}
+		if f.guard.policy == PrivateFlag && internalClass(allowed) != "" {
+			markInternal(ctx) // allowed for this domain only: not an answer to share
+		}
 		if dial.ResolvesRemotely() && net.ParseIP(host) == nil {
 			return dial.DialContext(ctx, network, addr)
 		}
@@ -127,7 +130,7 @@ func (f *fetcher) fetch(ctx context.Context, rawURL string) (fetchResult, error)
 	}
 	if resp.StatusCode != http.StatusOK {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-		return res, fmt.Errorf("HTTP %s", resp.Status)
+		return res, &httpStatusError{resp.Status}
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAutoconfigSize+1))
 	if err != nil {

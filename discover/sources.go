@@ -141,7 +141,7 @@ func (s *scheduler) startAutoconfig(kind, u string, trust, bound int, untrustedP
 		f := finding{kind: kind, trust: trust, untrustedPath: untrustedPath}
 		fctx, cancel := context.WithTimeout(ctx, s.opts.FetchTimeout)
 		defer cancel()
-		f.fetched, f.err = s.fetcher.fetch(fctx, u)
+		f.fetched, f.err = s.e.fetches.get(fctx, u, func(ctx context.Context) (fetchResult, error) { return s.fetcher.fetch(ctx, u) })
 		if f.err == nil {
 			f.doc, f.err = ParseAutoconfig(f.fetched.Body, s.target.Domain)
 		}

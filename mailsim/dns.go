@@ -2,6 +2,7 @@ package mailsim
 
 import (
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -29,6 +30,12 @@ type Zone struct {
 	// Foreign adds to every answer a record whose owner is another name (which a resolver must
 	// not take as part of the answer).
 	Foreign bool
+	// WildcardMX makes every name one label below Domain a mail domain with these MX records:
+	// a thousand customer domains of one provider, declared in one line.
+	WildcardMX []MX
+	// WildcardAddr, when set, is the address of every name under Domain that the world does
+	// not otherwise know: shared hosting, where every customer's host names lead to one box.
+	WildcardAddr string
 }
 
 // CNAME is one alias record.
@@ -159,7 +166,13 @@ func (w *World) answer(name string, qtype uint16, zone *Zone) ([]dns.RR, int) {
 			name, exists = target, true
 		}
 	}
-	if addrs := w.host(name); addrs != nil {
+	addrs := w.host(name)
+	if addrs == nil && zone != nil && zone.WildcardAddr != "" {
+		if a, err := netip.ParseAddr(zone.WildcardAddr); err == nil {
+			addrs = []netip.Addr{a}
+		}
+	}
+	if addrs != nil {
 		exists = true
 		for _, a := range addrs {
 			switch {
@@ -167,6 +180,17 @@ func (w *World) answer(name string, qtype uint16, zone *Zone) ([]dns.RR, int) {
 				rrs = append(rrs, &dns.A{Hdr: hdr(dns.TypeA), A: a.AsSlice()})
 			case qtype == dns.TypeAAAA && a.Is6():
 				rrs = append(rrs, &dns.AAAA{Hdr: hdr(dns.TypeAAAA), AAAA: a.AsSlice()})
+			}
+		}
+	}
+	if zone != nil && len(zone.WildcardMX) > 0 {
+		apex := dns.Fqdn(strings.ToLower(zone.Domain))
+		if label, rest, ok := strings.Cut(name, "."); ok && rest == apex && label != "" {
+			exists = true
+			if qtype == dns.TypeMX {
+				for _, mx := range zone.WildcardMX {
+					rrs = append(rrs, &dns.MX{Hdr: hdr(dns.TypeMX), Preference: mx.Preference, Mx: dns.Fqdn(mx.Host)})
+				}
 			}
 		}
 	}

@@ -93,6 +93,9 @@ type Config struct {
 	Behavior     Behavior
 	// OnStall, if set, is called each time a StallAfterTLS connection starts stalling.
 	OnStall func()
+	// Gauge, if set, counts this server's open connections together with others' (a World
+	// gives all servers of a host one gauge: what a client sees as one address).
+	Gauge *Gauge
 	// Listen is the address to listen on; default "127.0.0.1:0" (any free loopback port).
 	Listen string
 	// Users are the accounts (user name → password) logins are checked against; Token is the
@@ -163,6 +166,41 @@ func Start(cfg Config, ca *CA) (*Server, error) {
 	return s, nil
 }
 
+// Gauge counts open connections and remembers the most there were at once.
+type Gauge struct {
+	mu       sync.Mutex
+	open, hi int
+}
+
+func (g *Gauge) inc() {
+	if g == nil {
+		return
+	}
+	g.mu.Lock()
+	g.open++
+	g.hi = max(g.hi, g.open)
+	g.mu.Unlock()
+}
+
+func (g *Gauge) dec() {
+	if g == nil {
+		return
+	}
+	g.mu.Lock()
+	g.open--
+	g.mu.Unlock()
+}
+
+// Max is the most connections that were open at once.
+func (g *Gauge) Max() int {
+	if g == nil {
+		return 0
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.hi
+}
+
 // Addr is the loopback address the server listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
@@ -216,6 +254,7 @@ func (s *Server) acceptLoop() {
 		s.accepted++
 		s.wg.Add(1)
 		s.mu.Unlock()
+		s.cfg.Gauge.inc()
 		go func() {
 			defer s.wg.Done()
 			defer func() {
@@ -223,6 +262,7 @@ func (s *Server) acceptLoop() {
 				delete(s.conns, c)
 				s.mu.Unlock()
 				c.Close()
+				s.cfg.Gauge.dec()
 			}()
 			s.serve(c)
 		}()

@@ -65,6 +65,8 @@ type World struct {
 	web     *webServer
 	bg      sync.WaitGroup
 	queries atomic.Int64
+	gauges  map[string]*Gauge  // host name → its servers' open connections
+	byPort  map[string]*Server // "host:port" → its server (unbound worlds)
 }
 
 // StartWorld starts every service of spec. Close stops them all.
@@ -73,7 +75,7 @@ func StartWorld(spec WorldSpec) (*World, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &World{Spec: spec, CA: ca, Net: NewNetwork(), addrs: map[string][]netip.Addr{}}
+	w := &World{Spec: spec, CA: ca, Net: NewNetwork(), addrs: map[string][]netip.Addr{}, gauges: map[string]*Gauge{}, byPort: map[string]*Server{}}
 	w.Net.RTT = spec.RTT
 	for _, h := range spec.Hosts {
 		if err := w.addHost(h); err != nil {
@@ -127,6 +129,10 @@ func (w *World) addHost(h Host) error {
 		if cfg.Hostname == "" {
 			cfg.Hostname = name
 		}
+		if w.gauges[name] == nil {
+			w.gauges[name] = &Gauge{}
+		}
+		cfg.Gauge = w.gauges[name]
 		if w.Spec.Bind {
 			if err := w.startBound(name, svc.Port, cfg); err != nil {
 				return err
@@ -144,6 +150,7 @@ func (w *World) addHost(h Host) error {
 			return fmt.Errorf("mailsim: %s: %w", logical[0], err)
 		}
 		w.servers = append(w.servers, s)
+		w.byPort[logical[0]] = s
 		for _, l := range logical {
 			w.Net.Route(l, s.Addr())
 		}
@@ -203,6 +210,19 @@ func (w *World) Accepted() int {
 		n += s.Accepted()
 	}
 	return n
+}
+
+// MaxConcurrent is the most connections a host's servers had open at once: what a client's
+// politeness towards that host's address amounted to.
+func (w *World) MaxConcurrent(host string) int { return w.gauges[strings.ToLower(host)].Max() }
+
+// AcceptedAt maps each endpoint ("host:port") to the connections its server accepted.
+func (w *World) AcceptedAt() map[string]int {
+	out := map[string]int{}
+	for ep, s := range w.byPort {
+		out[ep] = s.Accepted()
+	}
+	return out
 }
 
 // LoginAttempts maps each host name to the login attempts its servers saw.

@@ -41,6 +41,12 @@ func TerminalWidth(f *os.File) int {
 	return DefaultWidth
 }
 
+// Table writes rows under header in the project's table style; the columns whose indexes are
+// in flex wrap to fit the layout's width.
+func Table(w io.Writer, l Layout, header []string, rows [][]string, flex ...int) error {
+	return table(w, l, header, rows, flex...)
+}
+
 // table writes the project's one table style: ASCII borders (output survives any terminal,
 // e-mail and ticket system), headers as written, left-aligned cells. The flexible columns wrap
 // to fit the layout's width (see fitRows); nothing wraps in wide layout.

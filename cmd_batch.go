@@ -1,0 +1,316 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/mailscout/mailscout/discover"
+	"github.com/mailscout/mailscout/internal/batch"
+	"github.com/mailscout/mailscout/internal/report"
+)
+
+const batchSynopsis = `batch [flags] [FILE|-]
+
+Discovers many targets (addresses or domains, one per line; blank lines and # comments are
+skipped) on one shared engine: DNS answers, the probe of an endpoint that many domains share,
+and every server address's politeness budget are shared across the whole batch. Writes JSON
+Lines, one compact object per target in the order they finish: the 'discover --json' contract
+with "input_line" and "input" first, or, for a line that is not a target, "input_line",
+"input" and "error": {"code","message"}. Reads standard input without FILE or with -.
+
+Exit codes: 0 the batch ran to the end (whatever the targets' diagnoses), 1 it did not (an
+unreadable input, an unwritable output, Ctrl-C), 2 usage error.`
+
+func runBatch(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("batch", batchSynopsis, stderr)
+	var f discoverFlags
+	f.registerDiscovery(fs)
+	output := fs.String("output", "", "write the JSON Lines to this file instead of standard output")
+	resume := fs.Bool("resume", false, "with --output: skip the targets the file already has a line for, and append")
+	shard := fs.String("shard", "", "I/N: process only shard I (0-based) of N; N machines given the same list split it with no coordination")
+	inFlight := fs.Int("in-flight", 64, "discoveries running at once")
+	rate := fs.Float64("rate", 0, "new connections per second over the whole batch (0: no ceiling)")
+	progressJSON := fs.Bool("progress-json", false, "write progress events as JSON Lines to standard error")
+	summary := fs.Bool("summary", false, "when done, print the summary table (as 'mailscout summarize' does) to standard error")
+	demo := fs.Bool("demo", false, "run against the built-in demo world instead of the Internet (try: printf 'srv.example\\nguess.example\\n' | mailscout batch --demo)")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return flagExit(err)
+	}
+	if len(pos) > 1 {
+		return usageError(stderr, fs, "batch takes at most one FILE")
+	}
+	f.format = "json"
+	opts, err := f.options()
+	if err != nil {
+		return usageError(stderr, fs, err.Error())
+	}
+	opts.Rate = *rate
+	if *rate < 0 || *inFlight < 1 {
+		return usageError(stderr, fs, "--rate must not be negative and --in-flight must be at least 1")
+	}
+	if *resume && *output == "" {
+		return usageError(stderr, fs, "--resume needs --output FILE (the results so far)")
+	}
+	i, n, err := parseShard(*shard)
+	if err != nil {
+		return usageError(stderr, fs, err.Error())
+	}
+	in := io.Reader(os.Stdin)
+	total := -1
+	if len(pos) == 1 && pos[0] != "-" {
+		file, err := os.Open(pos[0])
+		if err != nil {
+			return usageError(stderr, fs, err.Error())
+		}
+		defer file.Close()
+		in = file
+		total = countTargets(pos[0])
+	}
+	if *demo {
+		world, err := startDemoWorld(&opts)
+		if err != nil {
+			fmt.Fprintf(stderr, "mailscout batch: %v\n", err)
+			return exitNotWorks
+		}
+		defer world.Close()
+	}
+	engine, err := discover.NewEngine(opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "mailscout batch: %v\n", err)
+		return exitNotWorks
+	}
+	defer engine.Close()
+
+	var out interface {
+		Write([]byte) error
+		Close() error
+	}
+	skip := func(int, string) bool { return false }
+	switch {
+	case *resume:
+		o, done, err := batch.Resume(*output)
+		if err != nil {
+			fmt.Fprintf(stderr, "mailscout batch: %v\n", err)
+			return exitNotWorks
+		}
+		out, skip = o, done
+	case *output != "":
+		o, err := batch.Create(*output)
+		if err != nil {
+			fmt.Fprintf(stderr, "mailscout batch: %v\n", err)
+			return exitNotWorks
+		}
+		out = o
+	default:
+		out = lineWriter{stdout}
+	}
+	defer out.Close()
+
+	ctx, stop := signalContext()
+	defer stop()
+	show := newBatchProgress(stderr, total, *progressJSON)
+	prog, err := batch.Run(ctx, in, batch.Options{Engine: engine, Discover: opts, InFlight: *inFlight, Shard: i, Shards: n, Skip: skip, Progress: show.update},
+		func(r batch.Result) error {
+			line, err := batch.MarshalLine(r)
+			if err != nil {
+				return err
+			}
+			return out.Write(line)
+		})
+	show.finish(prog, engine.Stats())
+	if *summary && *output != "" && err == nil {
+		if code := printSummary(*output, stderr, false); code != exitWorks {
+			return code
+		}
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintf(stderr, "mailscout batch: stopped; %d targets written (run again with --resume to continue)\n", prog.Done)
+		return exitNotWorks
+	case err != nil:
+		fmt.Fprintf(stderr, "mailscout batch: %v\n", err)
+		return exitNotWorks
+	}
+	return exitWorks
+}
+
+// parseShard reads "I/N".
+func parseShard(s string) (i, n int, err error) {
+	if s == "" {
+		return 0, 1, nil
+	}
+	a, b, ok := strings.Cut(s, "/")
+	i, err1 := strconv.Atoi(a)
+	n, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n {
+		return 0, 0, fmt.Errorf("--shard %q: want I/N with 0 ≤ I < N, e.g. 0/4", s)
+	}
+	return i, n, nil
+}
+
+// countTargets counts the target lines of a file, for the progress bar's total; -1 when it
+// cannot be read twice (a pipe).
+func countTargets(path string) int {
+	st, err := os.Stat(path)
+	if err != nil || !st.Mode().IsRegular() {
+		return -1
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return -1
+	}
+	n := 0
+	for _, l := range strings.Split(string(data), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			n++
+		}
+	}
+	return n
+}
+
+type lineWriter struct{ w io.Writer }
+
+func (l lineWriter) Write(line []byte) error {
+	_, err := l.w.Write(append(line, '\n'))
+	return err
+}
+
+func (lineWriter) Close() error { return nil }
+
+// batchProgress shows progress on standard error: a bar when it is a terminal
+// (github.com/schollz/progressbar/v3), JSON Lines with --progress-json, nothing otherwise.
+type batchProgress struct {
+	bar  *progressbar.ProgressBar
+	json *json.Encoder
+	last time.Time
+}
+
+func newBatchProgress(stderr io.Writer, total int, asJSON bool) *batchProgress {
+	p := &batchProgress{}
+	if asJSON {
+		p.json = json.NewEncoder(stderr)
+		return p
+	}
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		p.bar = progressbar.NewOptions(total,
+			progressbar.OptionSetWriter(stderr),
+			progressbar.OptionSetDescription("discovering"),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("targets"),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish(),
+		)
+	}
+	return p
+}
+
+func (p *batchProgress) update(pr batch.Progress) {
+	switch {
+	case p.bar != nil:
+		p.bar.Describe(fmt.Sprintf("discovering (%d without a usable answer)", pr.Failed))
+		p.bar.Set(pr.Done)
+	case p.json != nil && time.Since(p.last) >= time.Second:
+		p.last = time.Now()
+		p.event("progress", pr, nil)
+	}
+}
+
+func (p *batchProgress) finish(pr batch.Progress, st discover.Stats) {
+	switch {
+	case p.bar != nil:
+		p.bar.Finish()
+	case p.json != nil:
+		p.event("done", pr, &st)
+	}
+}
+
+func (p *batchProgress) event(kind string, pr batch.Progress, st *discover.Stats) {
+	rate := 0.0
+	if s := pr.Elapsed.Seconds(); s > 0 {
+		rate = float64(pr.Done) / s
+	}
+	e := struct {
+		Kind string `json:"kind"`
+		batch.Progress
+		ElapsedMS   float64 `json:"elapsed_ms"`
+		PerSecond   float64 `json:"per_second"`
+		Connections int64   `json:"connections,omitempty"`
+		SharedHits  int64   `json:"shared_hits,omitempty"`
+	}{Kind: kind, Progress: pr, ElapsedMS: float64(pr.Elapsed.Milliseconds()), PerSecond: rate}
+	if st != nil {
+		e.Connections, e.SharedHits = st.Connections, st.SharedHits
+	}
+	p.json.Encode(e)
+}
+
+const summarizeSynopsis = `summarize [flags] [FILE|-]
+
+Reads the JSON Lines of 'mailscout batch' and prints what a provider or researcher asks
+first: targets by diagnosis, by provider (the registrable domain of the best MX host), the TLS
+versions of the recommended servers, certificate problems, and domains reachable only without
+encryption.`
+
+func runSummarize(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("summarize", summarizeSynopsis, stderr)
+	asJSON := fs.Bool("json", false, "write the summary as JSON")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return flagExit(err)
+	}
+	if len(pos) > 1 {
+		return usageError(stderr, fs, "summarize takes at most one FILE")
+	}
+	path := "-"
+	if len(pos) == 1 {
+		path = pos[0]
+	}
+	return printSummaryTo(path, stdout, stderr, *asJSON)
+}
+
+func printSummary(path string, w io.Writer, asJSON bool) int {
+	return printSummaryTo(path, w, w, asJSON)
+}
+
+func printSummaryTo(path string, stdout, stderr io.Writer, asJSON bool) int {
+	in := io.Reader(os.Stdin)
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			fmt.Fprintf(stderr, "mailscout summarize: %v\n", err)
+			return exitUsage
+		}
+		defer f.Close()
+		in = f
+	}
+	s, err := batch.Summarize(in)
+	if err != nil {
+		fmt.Fprintf(stderr, "mailscout summarize: %v\n", err)
+		return exitNotWorks
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(s); err != nil {
+			return exitNotWorks
+		}
+		return exitWorks
+	}
+	if err := report.Summary(stdout, s, report.Layout{Width: report.TerminalWidth(os.Stdout)}); err != nil {
+		fmt.Fprintf(stderr, "mailscout summarize: %v\n", err)
+		return exitNotWorks
+	}
+	return exitWorks
+}

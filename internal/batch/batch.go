@@ -1,0 +1,232 @@
+// Package batch runs discovery over many targets at once, as `mailscout batch` does: targets
+// stream in one per line, results stream out as JSON Lines, and every discovery runs on one
+// shared engine, so that DNS answers, the probe of an endpoint that a thousand domains share,
+// and each server address's politeness budget are shared too. It also splits a list into
+// shards that machines can take with no coordination (zgrab2's convention), resumes a run from
+// its own output, and summarizes an output file.
+package batch
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mailscout/mailscout/discover"
+)
+
+// Options tune a batch.
+type Options struct {
+	// Engine runs every discovery; its options hold for all of them.
+	Engine *discover.Engine
+	// Discover are the per-discovery options (protocols, fast mode, deadline, credentials…).
+	Discover discover.Options
+	// InFlight bounds the discoveries running at once (default 64): with the input streamed
+	// and results written as they come, memory stays flat however long the list.
+	InFlight int
+	// Shard and Shards: process only the targets whose hash falls in shard Shard of Shards
+	// (0 ≤ Shard < Shards); Shards 0 or 1 takes them all.
+	Shard, Shards int
+	// Skip, when set, says a target (with its line number) is already done (resume).
+	Skip func(line int, input string) bool
+	// Progress, when set, is told of every finished target, from one goroutine.
+	Progress func(Progress)
+}
+
+// Progress is the state of a batch after a target finished.
+type Progress struct {
+	Done    int           `json:"done"`    // targets finished (written) so far
+	Failed  int           `json:"failed"`  // of them, without a usable recommendation (or not a target)
+	Skipped int           `json:"skipped"` // lines skipped: another shard's, or already done
+	Elapsed time.Duration `json:"-"`
+	Last    string        `json:"last"` // the target that just finished
+}
+
+// MaxLine bounds an input line; a longer one is reported as a bad line.
+const MaxLine = 4096
+
+// target is one input line that names a target.
+type target struct {
+	line  int
+	input string
+}
+
+// Result is one target's outcome: a report, or an error for a line that is not a target. A
+// discovery canceled by the caller has neither and is not written (a resumed run redoes it).
+type Result struct {
+	Line   int
+	Input  string
+	Report *discover.Report
+	Err    error
+}
+
+// Run reads targets from in and calls write for each result as it comes, in the order they
+// finish, from one goroutine. It returns when the input is exhausted and every discovery has
+// finished, or when ctx is canceled (then unfinished discoveries are dropped, not written).
+func Run(ctx context.Context, in io.Reader, opts Options, write func(Result) error) (Progress, error) {
+	if opts.InFlight <= 0 {
+		opts.InFlight = 64
+	}
+	start := time.Now()
+	targets := make(chan target, opts.InFlight)
+	results := make(chan Result, opts.InFlight)
+	var prog Progress
+	var readErr error
+	var skipped int
+	go func() {
+		defer close(targets)
+		skipped, readErr = readTargets(ctx, in, opts, targets)
+	}()
+	var wg sync.WaitGroup
+	for range opts.InFlight {
+		wg.Go(func() {
+			for t := range targets {
+				r := discoverOne(ctx, opts, t)
+				if r.Report == nil && r.Err == nil {
+					continue // canceled: nothing half-done is written
+				}
+				results <- r
+			}
+		})
+	}
+	go func() { wg.Wait(); close(results) }()
+	var writeErr error
+	for r := range results {
+		if writeErr != nil {
+			continue // keep draining so the workers finish
+		}
+		if writeErr = write(r); writeErr != nil {
+			continue
+		}
+		prog.Done++
+		if failed(r) {
+			prog.Failed++
+		}
+		prog.Last, prog.Elapsed = r.Input, time.Since(start)
+		if opts.Progress != nil {
+			opts.Progress(prog)
+		}
+	}
+	prog.Skipped, prog.Elapsed = skipped, time.Since(start)
+	if writeErr != nil {
+		return prog, fmt.Errorf("writing results: %w", writeErr)
+	}
+	if readErr != nil {
+		return prog, fmt.Errorf("reading targets: %w", readErr)
+	}
+	return prog, ctx.Err()
+}
+
+func failed(r Result) bool {
+	if r.Err != nil || r.Report == nil {
+		return true
+	}
+	s := r.Report.Diagnosis.Status
+	return s != discover.StatusOK && s != discover.StatusPartial
+}
+
+// readTargets streams the input: one target per line, blank lines and # comments skipped,
+// other shards' lines and lines already done skipped (and counted).
+func readTargets(ctx context.Context, in io.Reader, opts Options, out chan<- target) (skipped int, err error) {
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	line := 0
+	for sc.Scan() {
+		line++
+		text := strings.TrimSpace(sc.Text())
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		if !InShard(text, opts.Shard, opts.Shards) || opts.Skip != nil && opts.Skip(line, text) {
+			skipped++
+			continue
+		}
+		select {
+		case out <- target{line, text}:
+		case <-ctx.Done():
+			return skipped, nil
+		}
+	}
+	return skipped, sc.Err()
+}
+
+// InShard reports whether a target belongs to shard i of n: the FNV-1a hash of the target (as
+// written, case-folded) modulo n. Every machine computes the same answer from the same list.
+func InShard(input string, i, n int) bool {
+	if n <= 1 {
+		return true
+	}
+	h := fnv.New64a()
+	h.Write([]byte(strings.ToLower(strings.TrimSpace(input))))
+	return h.Sum64()%uint64(n) == uint64(i)
+}
+
+// discoverOne runs one discovery. A line that is not a target is a Result with an error; a
+// discovery the caller canceled is an empty Result.
+func discoverOne(ctx context.Context, opts Options, t target) Result {
+	r := Result{Line: t.line, Input: t.input}
+	if len(t.input) > MaxLine {
+		r.Err = fmt.Errorf("%w: the line is longer than %d bytes", discover.ErrBadTarget, MaxLine)
+		return r
+	}
+	if _, err := discover.ParseTarget(t.input); err != nil {
+		r.Err = err
+		return r
+	}
+	rep, err := opts.Engine.Run(ctx, t.input, opts.Discover)
+	switch {
+	case errors.Is(err, discover.ErrCanceled) || ctx.Err() != nil:
+		return Result{} // not finished: not written
+	case rep == nil:
+		r.Err = err
+	default:
+		r.Report = rep // DNS failures are in the report (status dns_failed)
+	}
+	return r
+}
+
+// ErrorCode is the machine-readable code of a line's error.
+func ErrorCode(err error) string {
+	switch {
+	case errors.Is(err, discover.ErrBadTarget):
+		return "bad_target"
+	case errors.Is(err, discover.ErrDNS):
+		return "dns_failed"
+	}
+	return "error"
+}
+
+// MarshalLine is one output line (without its newline): the discovery JSON contract with
+// input_line and input first, or, for a line that is not a target, input_line, input and an
+// error object. Compact, so that a line is one write.
+func MarshalLine(r Result) ([]byte, error) {
+	head, err := json.Marshal(struct {
+		Line  int    `json:"input_line"`
+		Input string `json:"input"`
+	}{r.Line, r.Input})
+	if err != nil {
+		return nil, err
+	}
+	head = head[:len(head)-1] // drop the closing brace
+	if r.Report == nil {
+		e, err := json.Marshal(struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		}{ErrorCode(r.Err), r.Err.Error()})
+		if err != nil {
+			return nil, err
+		}
+		return append(append(append(head, `,"error":`...), e...), '}'), nil
+	}
+	body, err := json.Marshal(r.Report)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(head, ','), body[1:]...), nil
+}

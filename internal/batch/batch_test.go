@@ -1,0 +1,319 @@
+package batch
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/mailscout/mailscout/discover"
+	"github.com/mailscout/mailscout/mailsim"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// hostingWorld: 100 customer domains whose MX is a provider's; the provider publishes
+// autoconfig and runs the servers every customer uses. Plus one shared-hosting box that every
+// host name under ip.example leads to, and the demo world's domains.
+func hostingWorld(t testing.TB) (*mailsim.World, discover.Options) {
+	t.Helper()
+	spec := mailsim.DemoSpec()
+	auth := []string{"PLAIN", "LOGIN"}
+	spec.Zones = append(spec.Zones,
+		mailsim.Zone{Domain: "shared.example", WildcardMX: []mailsim.MX{{Host: "mx.hoster.example", Preference: 10}}},
+		mailsim.Zone{Domain: "hoster.example"},
+		mailsim.Zone{Domain: "ip.example", WildcardMX: []mailsim.MX{{Host: "box.ip.example", Preference: 10}}, WildcardAddr: "192.0.2.200"},
+	)
+	spec.Hosts = append(spec.Hosts,
+		mailsim.Host{Name: "mx.hoster.example"},
+		mailsim.Host{Name: "imap.hoster.example", Services: []mailsim.Service{
+			{Port: 993, Config: mailsim.Config{Protocol: mailsim.IMAP, Mode: mailsim.TLS, AuthAfterTLS: auth}},
+			{Port: 143, Config: mailsim.Config{Protocol: mailsim.IMAP, Mode: mailsim.StartTLS, AuthAfterTLS: auth}},
+		}},
+		mailsim.Host{Name: "smtp.hoster.example", Services: []mailsim.Service{
+			{Port: 465, Config: mailsim.Config{Protocol: mailsim.SMTP, Mode: mailsim.TLS, AuthAfterTLS: auth}},
+			{Port: 587, Config: mailsim.Config{Protocol: mailsim.SMTP, Mode: mailsim.StartTLS, AuthAfterTLS: auth}},
+		}},
+		mailsim.Host{Name: "box.ip.example", Addrs: []string{"192.0.2.200"}, Services: []mailsim.Service{
+			{Port: 993, Config: mailsim.Config{Protocol: mailsim.IMAP, Mode: mailsim.TLS, AuthAfterTLS: auth}},
+			{Port: 587, Config: mailsim.Config{Protocol: mailsim.SMTP, Mode: mailsim.StartTLS, AuthAfterTLS: auth}},
+		}},
+	)
+	spec.Web = append(spec.Web, mailsim.WebFile{URL: "https://autoconfig.hoster.example/mail/config-v1.1.xml", Body: `<?xml version="1.0"?>
+<clientConfig version="1.1"><emailProvider id="hoster.example">
+<incomingServer type="imap"><hostname>imap.hoster.example</hostname><port>993</port><socketType>SSL</socketType>
+<authentication>password-cleartext</authentication><username>%EMAILADDRESS%</username></incomingServer>
+<outgoingServer type="smtp"><hostname>smtp.hoster.example</hostname><port>465</port><socketType>SSL</socketType>
+<authentication>password-cleartext</authentication><username>%EMAILADDRESS%</username></outgoingServer>
+</emailProvider></clientConfig>`})
+	w, err := mailsim.StartWorld(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	o := discover.DefaultOptions()
+	o.Resolver = &discover.DNSResolver{Servers: []string{w.DNSAddr()}, Timeout: time.Second}
+	o.Probe.Dial = w
+	o.Probe.RootCAs = w.CA.Pool()
+	o.Probe.GreetingTimeout = 300 * time.Millisecond
+	o.NoISPDB = true
+	return w, o
+}
+
+// runBatch runs a batch on a fresh engine and returns its output lines, decoded.
+func runBatch(t testing.TB, o discover.Options, input string, mut func(*Options)) ([]map[string]any, Progress) {
+	t.Helper()
+	e, err := discover.NewEngine(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	opts := Options{Engine: e, Discover: o, InFlight: 16}
+	if mut != nil {
+		mut(&opts)
+	}
+	var lines []map[string]any
+	prog, err := Run(context.Background(), strings.NewReader(input), opts, func(r Result) error {
+		b, err := MarshalLine(r)
+		if err != nil {
+			return err
+		}
+		if bytes.ContainsRune(b, '\n') {
+			t.Errorf("a line with a newline in it: %s", b)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("not JSON: %v: %s", err, b)
+		}
+		lines = append(lines, m)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(lines, func(a, b map[string]any) int { return int(a["input_line"].(float64) - b["input_line"].(float64)) })
+	return lines, prog
+}
+
+// customers lists n targets; format takes the customer's number (as often as it has %[1]d).
+func customers(n int, format string) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, format+"\n", i)
+	}
+	return b.String()
+}
+
+// Streaming input: comments and blank lines are skipped, every other line gives exactly one
+// output line, and a line that is not a target is an object with an error, never dropped.
+func TestLines(t *testing.T) {
+	_, o := hostingWorld(t)
+	input := "# demo domains\nsrv.example\n\n   alice@guess.example  \nnot a domain\n" + strings.Repeat("x", MaxLine+1) + ".example\nnomail.example\n"
+	lines, prog := runBatch(t, o, input, nil)
+	want := []struct {
+		line   int
+		input  string
+		status string
+		code   string
+	}{{2, "srv.example", "ok", ""}, {4, "alice@guess.example", "ok", ""}, {5, "not a domain", "", "bad_target"},
+		{6, strings.Repeat("x", MaxLine+1) + ".example", "", "bad_target"}, {7, "nomail.example", "no_mail", ""}}
+	if len(lines) != len(want) || prog.Done != len(want) {
+		t.Fatalf("%d lines (progress %d), want %d", len(lines), prog.Done, len(want))
+	}
+	for i, w := range want {
+		l := lines[i]
+		if int(l["input_line"].(float64)) != w.line || l["input"] != w.input {
+			t.Errorf("line %d: %v %v", i, l["input_line"], l["input"])
+		}
+		if w.code != "" {
+			if e, _ := l["error"].(map[string]any); e == nil || e["code"] != w.code {
+				t.Errorf("line %d: error %v", w.line, l["error"])
+			}
+			continue
+		}
+		if d, _ := l["diagnosis"].(map[string]any); d == nil || d["status"] != w.status {
+			t.Errorf("line %d: diagnosis %v", w.line, l["diagnosis"])
+		}
+	}
+	if prog.Failed != 3 {
+		t.Errorf("%d failed, want 3 (two bad lines, one domain without mail)", prog.Failed)
+	}
+}
+
+// An endpoint that 100 domains use is probed once: the batch shares the engine's results.
+func TestSharedEndpointsProbedOnce(t *testing.T) {
+	w, o := hostingWorld(t)
+	before := w.AcceptedAt()
+	lines, _ := runBatch(t, o, customers(100, "user%[1]d@c%[1]d.shared.example"), nil)
+	if len(lines) != 100 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	for _, l := range lines {
+		rec, _ := l["recommended"].(map[string]any)
+		if rec == nil {
+			t.Fatalf("%v: %v", l["input"], l)
+		}
+		in, _ := rec["incoming"].(map[string]any)
+		if in == nil || in["host"] != "imap.hoster.example" || in["port"].(float64) != 993 {
+			t.Fatalf("%v: incoming %v", l["input"], in)
+		}
+	}
+	after := w.AcceptedAt()
+	for _, ep := range []string{"imap.hoster.example:993", "imap.hoster.example:143", "smtp.hoster.example:465", "smtp.hoster.example:587"} {
+		if n := after[ep] - before[ep]; n != 1 {
+			t.Errorf("%s: %d connections for 100 domains, want 1", ep, n)
+		}
+	}
+}
+
+// Politeness is global: however many domains lead to one address, never more than PerIP
+// connections are open to it at once, across the whole batch.
+func TestGlobalPoliteness(t *testing.T) {
+	w, o := hostingWorld(t)
+	o.PerIP = 2
+	lines, _ := runBatch(t, o, customers(30, "c%d.ip.example"), nil)
+	if len(lines) != 30 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	if got := w.MaxConcurrent("box.ip.example"); got > 2 || got == 0 {
+		t.Errorf("at most %d connections were open at once to the shared box; want 1 or 2", got)
+	}
+}
+
+// The N shards of a list are disjoint and together make the whole list.
+func TestShardsPartition(t *testing.T) {
+	var all []string
+	for i := range 1000 {
+		all = append(all, fmt.Sprintf("user@d%d.example", i))
+	}
+	seen := map[string]int{}
+	for shard := range 4 {
+		n := 0
+		for _, a := range all {
+			if InShard(a, shard, 4) {
+				seen[a]++
+				n++
+			}
+		}
+		if n < 150 || n > 350 {
+			t.Errorf("shard %d has %d of 1000 targets: the hash does not spread", shard, n)
+		}
+	}
+	for _, a := range all {
+		if seen[a] != 1 {
+			t.Fatalf("%s is in %d shards", a, seen[a])
+		}
+	}
+	if !InShard("Alice@D1.example ", 0, 1) || InShard("x", 1, 1) && false {
+		t.Error("one shard takes everything")
+	}
+}
+
+// Resuming after a crash: a partial last line is cut off, the targets already written are
+// skipped, and the rest are added, so that every target ends with exactly one line.
+func TestResume(t *testing.T) {
+	_, o := hostingWorld(t)
+	input := "srv.example\nguess.example\nnomail.example\nplain.example\nnot a domain\n"
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.jsonl")
+	full, _ := runBatch(t, o, input, nil)
+	// A crash after two lines and half of a third.
+	first, _ := MarshalLine(Result{Line: 1, Input: "srv.example", Report: decode(t, full[0])})
+	third, _ := MarshalLine(Result{Line: 3, Input: "nomail.example", Report: decode(t, full[2])})
+	if err := os.WriteFile(path, append(append(append(first, '\n'), append(third, '\n')...), `{"input_line":4,"input":"plain.ex`...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, done, err := Resume(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ := discover.NewEngine(o)
+	defer e.Close()
+	_, err = Run(context.Background(), strings.NewReader(input), Options{Engine: e, Discover: o, Skip: done}, func(r Result) error {
+		b, err := MarshalLine(r)
+		if err != nil {
+			return err
+		}
+		return out.Write(b)
+	})
+	out.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	var got []string
+	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var m struct {
+			Line  int    `json:"input_line"`
+			Input string `json:"input"`
+		}
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("a broken line survived: %q", l)
+		}
+		got = append(got, fmt.Sprintf("%d %s", m.Line, m.Input))
+	}
+	slices.Sort(got)
+	want := []string{"1 srv.example", "2 guess.example", "3 nomail.example", "4 plain.example", "5 not a domain"}
+	if !slices.Equal(got, want) {
+		t.Errorf("after resume: %q, want %q", got, want)
+	}
+}
+
+func decode(t *testing.T, m map[string]any) *discover.Report {
+	t.Helper()
+	b, _ := json.Marshal(m)
+	var r discover.Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	return &r
+}
+
+// Ctrl-C: the batch stops, everything finished is written, nothing half-written, and no
+// goroutine is left behind (goleak checks at exit).
+func TestCancelWritesOnlyFinished(t *testing.T) {
+	_, o := hostingWorld(t)
+	o.Probe.GreetingTimeout = 10 * time.Second // broken.example's silent port would hold for 10 s
+	e, _ := discover.NewEngine(o)
+	defer e.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var written []string
+	start := time.Now()
+	_, err := Run(ctx, strings.NewReader("srv.example\nbroken.example\n"), Options{Engine: e, Discover: o, InFlight: 2}, func(r Result) error {
+		written = append(written, r.Input)
+		if r.Input == "srv.example" {
+			cancel()
+		}
+		return nil
+	})
+	if err == nil || time.Since(start) > 5*time.Second {
+		t.Fatalf("err %v after %v", err, time.Since(start))
+	}
+	if !slices.Equal(written, []string{"srv.example"}) {
+		t.Errorf("written %q: the canceled discovery must not be written", written)
+	}
+}
+
+// The JSON Lines format: the discovery contract with input_line and input first.
+func TestLineFormat(t *testing.T) {
+	r := Result{Line: 7, Input: "a@example.com", Report: &discover.Report{Target: "a@example.com", Domain: "example.com", Elapsed: 1500 * time.Microsecond}}
+	b, err := MarshalLine(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(b, []byte(`{"input_line":7,"input":"a@example.com","target":"a@example.com","domain":"example.com",`)) || !bytes.HasSuffix(b, []byte(`"elapsed_ms":1.5}`)) {
+		t.Errorf("line %s", b)
+	}
+	b, _ = MarshalLine(Result{Line: 2, Input: "x y", Err: fmt.Errorf("%w: spaces", discover.ErrBadTarget)})
+	if string(b) != `{"input_line":2,"input":"x y","error":{"code":"bad_target","message":"not an e-mail address or domain: spaces"}}` {
+		t.Errorf("error line %s", b)
+	}
+}

@@ -34,8 +34,14 @@ func DiscoverTable(w io.Writer, r *discover.Report, l Layout) error {
 	b.WriteString("\n")
 	b.WriteString(wrap(r.Diagnosis.Summary, l, "Diagnosis ("+statusWords(r.Diagnosis.Status)+"): ", "  "))
 	b.WriteString("\nRecommended:\n")
-	b.WriteString(wrap(choiceLine(r.Recommended.Incoming, r.Nearest.Incoming), l, "  incoming  ", "            "))
-	b.WriteString(wrap(choiceLine(r.Recommended.Outgoing, r.Nearest.Outgoing), l, "  outgoing  ", "            "))
+	pad := 0
+	for _, c := range []*discover.Choice{r.Recommended.Incoming, r.Recommended.Outgoing} {
+		if c != nil {
+			pad = max(pad, len(hostPort(c.Host, c.Port)))
+		}
+	}
+	b.WriteString(wrap(choiceLine(r.Recommended.Incoming, r.Nearest.Incoming, pad), l, "  incoming  ", "            "))
+	b.WriteString(wrap(choiceLine(r.Recommended.Outgoing, r.Nearest.Outgoing, pad), l, "  outgoing  ", "            "))
 	b.WriteString("\n")
 	b.WriteString(wrap(dnsLine(r.DNS, l), l, "DNS:      ", "          "))
 	b.WriteString(wrap(sourcesLine(r.Sources), l, "Sources:  ", "          "))
@@ -296,15 +302,15 @@ func sourcesLine(srcs []discover.SourceReport) string {
 	return strings.Join(parts, "; ")
 }
 
-// choiceLine is one recommended server, or what came nearest.
-func choiceLine(c *discover.Choice, n *discover.Near) string {
+// choiceLine is one recommended server, or what came nearest; pad aligns the endpoints.
+func choiceLine(c *discover.Choice, n *discover.Near, pad int) string {
 	if c == nil {
 		if n == nil {
 			return "none found"
 		}
 		return "NONE USABLE; nearest: " + n.Text
 	}
-	s := fmt.Sprintf("%-4s  %s  %s  user %s  ", c.Protocol, hostPort(c.Host, c.Port), c.Security, c.Username)
+	s := fmt.Sprintf("%-4s  %-*s  %-8s  user %s  ", c.Protocol, pad, hostPort(c.Host, c.Port), c.Security, c.Username)
 	if c.Verified {
 		s += "[usable]"
 	} else {

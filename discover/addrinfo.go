@@ -16,8 +16,9 @@ type addrInfo struct {
 	ip  netip.Addr // invalid for a host-name key
 
 	// limit is how many sessions it gets at once: Options.PerIP, or 1 once it has refused a
-	// session with "too many connections" while others were open.
-	limit int
+	// session with "too many connections" while others were open (strict is then set).
+	limit  int
+	strict bool
 	// held counts flights holding a slot: connecting or in session, and not stalled.
 	held int
 	live map[*flight]struct{} // every running flight accounted here, stalled or not
@@ -123,7 +124,9 @@ func (a *addrInfo) next(f *flight, proxied bool, now time.Time) decision {
 			return decision{at: now, cut: &probe.Cut{Reason: probe.CutImplicitTLS, Addr: a.ip}}
 		case a.silent:
 			return decision{at: f.connectedAt.Add(a.patience(proxied)), cut: &probe.Cut{Reason: probe.CutSilentHost, Addr: a.ip}}
-		case f.holds:
+		case f.holds && !a.strict:
+			// (An address that refused a second session keeps its one slot for whoever has
+			// it, slow greeting or not: another connection beside it would be refused again.)
 			return decision{at: f.connectedAt.Add(a.patience(proxied)), stall: true}
 		}
 	}

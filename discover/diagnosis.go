@@ -106,9 +106,9 @@ func (s *scheduler) direction(dir []probe.Protocol, rec *Choice, near *Near, r *
 		return fmt.Sprintf("%s works, but not safely: %s. It is recommended only because insecure servers were allowed.", endpointWords(rec.Host, rec.Port, rec.Security), c.VerdictText)
 	case near != nil:
 		what := subject(endpointWords(near.Host, near.Port, near.Security), nearText(near, r))
-		if n := countDir(r.Configs, dir); n == 1 {
+		if n := countDir(r.Probes, dir); n == 1 {
 			return fmt.Sprintf("nothing can be used safely: the only %s server, %s.", protocolName(near.Protocol), what)
-		} else if n == 0 && len(near.Blockers) > 0 && !isSessionBlocker(near.Blockers[0]) {
+		} else if len(r.Configs) == 0 && len(near.Blockers) > 0 && !isSessionBlocker(near.Blockers[0]) {
 			return fmt.Sprintf("no %s server works; the closest: %s.", name, what)
 		}
 		return fmt.Sprintf("nothing can be used safely: %s.", what)
@@ -186,14 +186,15 @@ func findConfig(cs []Config, p probe.Protocol, host string, port int, sec probe.
 	return &Config{}
 }
 
-func countDir(cs []Config, dir []probe.Protocol) int {
-	n := 0
-	for _, c := range cs {
-		if slices.Contains(dir, c.Protocol) {
-			n++
+// countDir is how many hosts of the direction answered a connection.
+func countDir(probes []Config, dir []probe.Protocol) int {
+	hosts := map[string]bool{}
+	for _, c := range probes {
+		if slices.Contains(dir, c.Protocol) && c.Address != "" {
+			hosts[c.Host] = true
 		}
 	}
-	return n
+	return len(hosts)
 }
 
 // nothingExists: no source named a server, and none of the host names tried resolves.

@@ -538,7 +538,7 @@ func (d *dispatcher) done(f *flight, r probe.Result) {
 	if ownWait && tooManyConnections(&r) && crowded && f.attempts+1 < maxAttempts && !d.closed {
 		// The address took the other sessions and refused this one: it limits connections per
 		// client. One at a time from now on, and this probe again after a pause.
-		a.limit = 1
+		a.limit, a.strict = 1, true
 		f.attempts++
 		f.state, f.notBefore, f.crowd = delayedState, time.Now().Add(time.Duration(f.attempts)*retryBackoff), 0
 		d.delayed = append(d.delayed, f)

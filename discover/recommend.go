@@ -61,31 +61,42 @@ func (s *scheduler) choice(c *Config) *Choice {
 	return ch
 }
 
-// nearest is the configuration of a direction that came closest: the best-ranked one that
-// answered, else the failed probe that got furthest (a certificate seen beats a greeting, a
-// greeting beats a connection, a connection beats nothing), best potential first.
+// nearest is what came closest to usable in a direction: an insecure configuration first (it
+// works, only not safely), then a server that speaks only legacy TLS (it would be insecure
+// if allowed), then a configuration that answered but takes no login, then the failed probe
+// that got furthest (a certificate seen beats a greeting, a greeting a connection, a
+// connection nothing). Within each, rank order, IMAP before POP3.
 func (s *scheduler) nearest(dir []probe.Protocol, configs, probes []Config) *Near {
-	for _, p := range dir {
-		for i := range configs {
-			if configs[i].Protocol == p {
-				return near(&configs[i])
-			}
+	var all []*Config
+	for i := range configs {
+		if slices.Contains(dir, configs[i].Protocol) {
+			all = append(all, &configs[i])
 		}
 	}
-	var failed []*Config
 	for i := range probes {
 		if c := &probes[i]; !c.OK && slices.Contains(dir, c.Protocol) && c.ErrorKind != probe.KindCanceled {
-			failed = append(failed, c)
+			all = append(all, c)
 		}
 	}
-	if len(failed) == 0 {
+	if len(all) == 0 {
 		return nil
 	}
-	slices.SortStableFunc(failed, func(a, b *Config) int {
-		return cmp.Or(cmp.Compare(progress(a), progress(b)), cmp.Compare(protocolOrder(a.Protocol), protocolOrder(b.Protocol)),
+	closeness := func(c *Config) int {
+		switch {
+		case c.OK && c.Verdict == Insecure:
+			return 0
+		case !c.OK && slices.Contains(c.Blockers, BlockerLegacyTLS):
+			return 1
+		case c.OK:
+			return 2
+		}
+		return 3 + progress(c)
+	}
+	slices.SortStableFunc(all, func(a, b *Config) int {
+		return cmp.Or(cmp.Compare(closeness(a), closeness(b)), cmp.Compare(protocolOrder(a.Protocol), protocolOrder(b.Protocol)),
 			cmp.Compare(securityRank(a.Security), securityRank(b.Security)), cmp.Compare(portRank(a.Protocol, a.Port), portRank(b.Protocol, b.Port)))
 	})
-	return near(failed[0])
+	return near(all[0])
 }
 
 // progress: how far a failed probe got (smaller is further).

@@ -155,6 +155,9 @@ func explain(c *Config) string {
 	case BlockerCertMissing, BlockerCertInvalid:
 		return "the certificate fails verification: " + c.TLS.CertError
 	case BlockerLoginDisabled:
+		if c.StartTLSOffered {
+			return "it refuses logins without TLS (LOGINDISABLED), and the upgrade to TLS did not work on this port"
+		}
 		return "it refuses logins without TLS (LOGINDISABLED) and offers no TLS"
 	case BlockerNoAuth:
 		if c.Protocol == probe.SMTP {

@@ -112,6 +112,8 @@ func (s *scheduler) report(complete bool, working []rankedConfig) *Report {
 		}[s.stopCause.Reason]
 		r.Warnings = append(r.Warnings, probe.Warning{Code: WarnIncomplete, Text: "the report is incomplete: " + why})
 	}
+	// Warnings in a stable order, whatever order the lookups finished in.
+	slices.SortStableFunc(r.Warnings, func(a, b probe.Warning) int { return cmp.Or(cmp.Compare(a.Code, b.Code), cmp.Compare(a.Text, b.Text)) })
 	for _, c := range working {
 		r.Configs = append(r.Configs, c.Config)
 	}

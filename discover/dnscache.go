@@ -133,3 +133,8 @@ func (c *dnsCache) LookupSRV(ctx context.Context, n string) (Answer[SRV], error)
 func (c *dnsCache) LookupAddr(ctx context.Context, h string) (Answer[netip.Addr], error) {
 	return cached(c, ctx, dnsKey{'A', h}, func(ctx context.Context) (Answer[netip.Addr], error) { return c.next.LookupAddr(ctx, h) })
 }
+
+// dnsCacheEntries bounds the engine's DNS cache: a batch of a million domains asks mostly
+// names that only one discovery needs, so the cache keeps what is shared (a provider's names,
+// asked again and again, come back at once) and forgets the rest, at a few hundred bytes each.
+const dnsCacheEntries = 50_000

@@ -23,16 +23,28 @@ import (
 //	127.0.2.10     Postfix: 25 behind postscreen (a "220-" pre-greeting, 2 s), 587 STARTTLS with
 //	               smtpd_tls_auth_only, 465 implicit TLS; SASL from Dovecot
 //	127.0.2.11     the same Postfix, with 465 dropped by nftables (connects hang)
+//	127.0.2.12     one host serving both: the same Postfix on 587 and 465, the same Dovecot on
+//	               143, 993, 110 and 995; nftables drops 465, 993 and 995 (only STARTTLS gets in)
+//	127.0.2.13     the same Postfix on 587 only, one connection at a time per client
+//	               (smtpd_client_connection_count_limit = 1: a second session gets a 421),
+//	               answering EHLO after a second
 //	127.0.2.20     Dovecot: IMAP 143/993, POP3 110/995, disable_plaintext_auth, auth for Postfix
 //	127.0.2.21     the same Dovecot with an expired certificate
 //	127.0.2.22     the same Dovecot with a certificate for another name
+//	127.0.2.23     a second Dovecot, IMAP 143/993, that speaks only TLS 1.0 and 1.1
 //	127.0.2.30     nginx: autoconfig XML over HTTPS for autoconfig.hosting.test, autoconfig.autoconf.test
+//
+// Dovecot (with auth_verbose) and Postfix log to files in the world's directory, so that tests
+// can count what the servers saw; a failed test prints them.
 const (
 	postfixIP   = "127.0.2.10"
 	filteredIP  = "127.0.2.11"
+	dropIP      = "127.0.2.12"
+	busyIP      = "127.0.2.13"
 	dovecotIP   = "127.0.2.20"
 	expiredIP   = "127.0.2.21"
 	wrongNameIP = "127.0.2.22"
+	legacyIP    = "127.0.2.23"
 	nginxIP     = "127.0.2.30"
 
 	userName     = "alice@srvmail.test"
@@ -41,8 +53,11 @@ const (
 
 // Names each server's certificate carries (they are all in DNS below).
 var (
-	postfixNames = []string{"mx.srvmail.test", "smtp.guessmail.test", "mx.guessmail.test", "smtp.hosting.test", "out.autoconf.test", "smtp.filtered.test"}
-	dovecotNames = []string{"imap.srvmail.test", "imap.guessmail.test", "pop.guessmail.test", "imap.hosting.test", "in.cluster7.autoconf.test"}
+	postfixNames = []string{"mx.srvmail.test", "smtp.guessmail.test", "mx.guessmail.test", "smtp.hosting.test", "out.autoconf.test", "smtp.filtered.test",
+		"mx.expiredcert.test", "mail.dropped.test", "busy.test", "smtp.busy.test", "mail.busy.test"}
+	dovecotNames = []string{"imap.srvmail.test", "imap.guessmail.test", "pop.guessmail.test", "imap.hosting.test", "in.cluster7.autoconf.test",
+		"mail.dropped.test"}
+	legacyNames = []string{"imap.legacytls.test"}
 )
 
 var zones = map[string]string{
@@ -87,6 +102,32 @@ smtp     A ` + filteredIP + `
 expired    A ` + expiredIP + `
 wrongname  A ` + wrongNameIP + `
 `,
+	// The only IMAP server is the Dovecot whose certificate expired; the MX (a working Postfix)
+	// makes the domain's own addresses loopback, as its servers' are.
+	"expiredcert.test": `
+@        MX 10 mx
+mx       A ` + postfixIP + `
+imap     A ` + expiredIP + `
+`,
+	// The only IMAP server speaks only TLS 1.0/1.1, and there is no SMTP server at all (the MX
+	// host is the IMAP host): the exit code says what happened to IMAP alone.
+	"legacytls.test": `
+@        MX 10 imap
+imap     A ` + legacyIP + `
+`,
+	// One host for everything, behind a firewall that lets only the STARTTLS ports through.
+	"dropped.test": `
+@        MX 10 mail
+mail     A ` + dropIP + `
+`,
+	// Three names for one Postfix that takes one connection at a time: discovery guesses
+	// smtp., mail. and the bare domain, and opens a session to 587 under each.
+	"busy.test": `
+@        MX 10 mail
+@        A ` + busyIP + `
+mail     A ` + busyIP + `
+smtp     A ` + busyIP + `
+`,
 }
 
 const hostingXML = `<?xml version="1.0" encoding="UTF-8"?>
@@ -109,8 +150,22 @@ const autoconfXML = `<?xml version="1.0" encoding="UTF-8"?>
 </emailProvider></clientConfig>
 `
 
+// world is one test's real world: the CA file clients should trust, and the servers' logs.
+type world struct {
+	ca         string // PEM file of the test's private CA
+	dovecotLog string // Dovecot's log; auth_verbose writes one "Password mismatch" per rejected login
+	postfixLog string // Postfix's maillog_file
+}
+
 // realWorld starts every server and returns the CA file clients should trust.
 func realWorld(t *testing.T) (caFile string) {
+	t.Helper()
+	return startRealWorld(t).ca
+}
+
+// startRealWorld starts every server (each stopped when the test ends) and says where their
+// logs are.
+func startRealWorld(t *testing.T) *world {
 	t.Helper()
 	// Not t.TempDir: its parent is private, and the daemons drop privileges.
 	dir, err := os.MkdirTemp("", "mailscout-it-")
@@ -122,21 +177,50 @@ func realWorld(t *testing.T) (caFile string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	caFile = filepath.Join(dir, "ca.pem")
-	must(t, ca.WritePEM(caFile))
+	w := &world{ca: filepath.Join(dir, "ca.pem"), dovecotLog: filepath.Join(dir, "dovecot.log"), postfixLog: filepath.Join(dir, "postfix.log")}
+	must(t, ca.WritePEM(w.ca))
+	// Registered before the daemons' cleanups, so it runs after they stopped: a failed test
+	// prints complete logs.
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for _, f := range []string{w.dovecotLog, filepath.Join(dir, "dovecot-legacy.log"), w.postfixLog} {
+			b, _ := os.ReadFile(f)
+			t.Logf("%s:\n%s", filepath.Base(f), b)
+		}
+	})
 	startNSD(t, dir)
 	startDovecot(t, dir, ca)
+	startLegacyDovecot(t, dir, ca)
 	startPostfix(t, dir, ca)
 	startNginx(t, dir, ca)
 	run(t, "nft", "-f", writeIn(t, dir, "nft.conf", fmt.Sprintf(`table inet mailscout {
   chain input {
     type filter hook input priority 0;
     ip daddr %s tcp dport 465 drop
+    ip daddr %s tcp dport { 465, 993, 995 } drop
   }
 }
-`, filteredIP)))
+`, filteredIP, dropIP)))
 	t.Cleanup(func() { exec.Command("nft", "delete", "table", "inet", "mailscout").Run() })
-	return caFile
+	return w
+}
+
+// countLines counts the lines of a log file that contain s.
+func countLines(t *testing.T, file, s string) int {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, s) {
+			n++
+		}
+	}
+	return n
 }
 
 func must(t *testing.T, err error) {
@@ -190,10 +274,12 @@ func startDovecot(t *testing.T, dir string, ca *mailsim.CA) {
 	must(t, os.MkdirAll(mail, 0o777))
 	os.Chmod(mail, 0o777)
 	conf := fmt.Sprintf(`protocols = imap pop3
-listen = %s, %s, %s
+listen = %s, %s, %s, %s
 base_dir = %s/dovecot-run
 state_dir = %s/dovecot-state
-log_path = /dev/stderr
+log_path = %s/dovecot.log
+# One line per rejected login ("Password mismatch"), whoever asked: IMAP, POP3 or Postfix.
+auth_verbose = yes
 ssl = yes
 ssl_min_protocol = TLSv1.2
 ssl_cert = <%s
@@ -225,8 +311,54 @@ service auth {
     port = 12345
   }
 }
-`, dovecotIP, expiredIP, wrongNameIP, dir, dir, cert, key, expiredIP, ecert, ekey, wrongNameIP, wcert, wkey, users, mail, dovecotIP)
+`, dovecotIP, expiredIP, wrongNameIP, dropIP, dir, dir, dir, cert, key, expiredIP, ecert, ekey, wrongNameIP, wcert, wkey, users, mail, dovecotIP)
 	daemon(t, addr(dovecotIP, 993), "dovecot", "-F", "-c", writeIn(t, dir, "dovecot.conf", conf))
+}
+
+// startLegacyDovecot starts a Dovecot of its own that speaks only TLS 1.0 and 1.1, as old
+// servers still do. Debian's OpenSSL 3 refuses both versions at its default security level, so
+// the cipher list lowers it to 0; Dovecot 2.3 sets a floor (ssl_min_protocol) but no ceiling, so
+// OpenSSL's own configuration caps the session at TLS 1.1 (MaxProtocol), through OPENSSL_CONF,
+// which Dovecot passes to its login processes only when import_environment names it. A Dovecot
+// of its own because that configuration holds for the whole process.
+func startLegacyDovecot(t *testing.T, dir string, ca *mailsim.CA) {
+	cert, key, err := ca.IssueFiles(mailsim.CertValid, dir, "dovecot-legacy", legacyNames...)
+	must(t, err)
+	sslConf := writeIn(t, dir, "openssl-legacy.cnf", `openssl_conf = openssl_init
+[openssl_init]
+ssl_conf = ssl_module
+[ssl_module]
+system_default = legacy_only
+[legacy_only]
+MinProtocol = TLSv1
+MaxProtocol = TLSv1.1
+CipherString = DEFAULT:@SECLEVEL=0
+`)
+	conf := fmt.Sprintf(`protocols = imap
+listen = %[1]s
+base_dir = %[2]s/dovecot-legacy-run
+state_dir = %[2]s/dovecot-legacy-state
+log_path = %[2]s/dovecot-legacy.log
+import_environment = TZ OPENSSL_CONF=%[3]s
+ssl = yes
+ssl_min_protocol = TLSv1
+ssl_cipher_list = DEFAULT:@SECLEVEL=0
+ssl_cert = <%[4]s
+ssl_key = <%[5]s
+disable_plaintext_auth = yes
+auth_mechanisms = plain login
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN %[2]s/users
+}
+userdb {
+  driver = static
+  args = uid=dovecot gid=dovecot home=%[2]s/mail/%%n
+}
+mail_location = maildir:~/Maildir
+first_valid_uid = 100
+`, legacyIP, dir, sslConf, cert, key)
+	daemon(t, addr(legacyIP, 993), "dovecot", "-F", "-c", writeIn(t, dir, "dovecot-legacy.conf", conf))
 }
 
 func startPostfix(t *testing.T, dir string, ca *mailsim.CA) {
@@ -236,7 +368,9 @@ func startPostfix(t *testing.T, dir string, ca *mailsim.CA) {
 	mainCF := fmt.Sprintf(`compatibility_level = 3.6
 queue_directory = %[1]s/queue
 data_directory = %[1]s/data
-maillog_file = /dev/stdout
+# Tests read the log: the 421 refusals of the busy address are counted there.
+maillog_file = %[7]s/postfix.log
+maillog_file_prefixes = %[7]s
 inet_interfaces = %[2]s, %[3]s
 inet_protocols = ipv4
 myhostname = mx.srvmail.test
@@ -258,7 +392,13 @@ postscreen_dnsbl_sites =
 # Loopback clients would be on mynetworks and skip postscreen's tests: make them strangers.
 mynetworks = 192.0.2.0/24
 postscreen_access_list =
-`, pdir, postfixIP, filteredIP, cert, key, dovecotIP)
+`, pdir, postfixIP, filteredIP, cert, key, dovecotIP, dir)
+	// Services bound to one address serve only there (inet_interfaces is for the others). The
+	// busy address's limit is counted per client by anvil (which must run), and applies to
+	// 127.0.0.1 because mynetworks leaves it out of smtpd_client_event_limit_exceptions. Its
+	// EHLO answers after a second (sleep, evaluated at EHLO with smtpd_delay_reject=no): a
+	// session of a few milliseconds may end before discovery opens the next one under another
+	// name, a session of two seconds overlaps the others, whatever the scheduling.
 	masterCF := `smtp       inet  n  -  n  -  1  postscreen
 smtpd      pass  -  -  n  -  -  smtpd
 dnsblog    unix  -  -  n  -  0  dnsblog
@@ -270,6 +410,20 @@ submission inet  n  -  n  -  -  smtpd
 submissions inet n  -  n  -  -  smtpd
   -o smtpd_tls_wrappermode=yes
   -o smtpd_sasl_auth_enable=yes
+` + dropIP + `:submission inet n  -  n  -  -  smtpd
+  -o smtpd_tls_security_level=encrypt
+  -o smtpd_tls_auth_only=yes
+  -o smtpd_sasl_auth_enable=yes
+` + dropIP + `:submissions inet n  -  n  -  -  smtpd
+  -o smtpd_tls_wrappermode=yes
+  -o smtpd_sasl_auth_enable=yes
+` + busyIP + `:submission inet n  -  n  -  -  smtpd
+  -o smtpd_tls_security_level=encrypt
+  -o smtpd_tls_auth_only=yes
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_client_connection_count_limit=1
+  -o smtpd_delay_reject=no
+  -o { smtpd_helo_restrictions = sleep 1 }
 pickup     unix  n  -  n  60 1  pickup
 cleanup    unix  n  -  n  -  0  cleanup
 qmgr       unix  n  -  n  300 1 qmgr

@@ -122,12 +122,20 @@ func mailscoutEnv(t *testing.T, env []string, stdin string, args ...string) (str
 
 func discoverJSON(t *testing.T, args ...string) *discover.Report {
 	t.Helper()
-	out, errOut, code := mailscout(t, "", append([]string{"discover", "--json"}, args...)...)
+	r, _ := discoverRun(t, nil, args...)
+	return r
+}
+
+// discoverRun runs discover --json with extra environment variables ("NAME=value") and returns
+// the report and the exit code.
+func discoverRun(t *testing.T, env []string, args ...string) (*discover.Report, int) {
+	t.Helper()
+	out, errOut, code := mailscoutEnv(t, env, "", append([]string{"discover", "--json"}, args...)...)
 	var r discover.Report
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("exit %d, not JSON: %v\nstdout:\n%s\nstderr:\n%s", code, err, out, errOut)
 	}
-	return &r
+	return &r, code
 }
 
 func discoverJSONFrom(t *testing.T, out string) *discover.Report {

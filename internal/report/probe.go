@@ -66,8 +66,19 @@ func probeRow(r probe.Result) []string {
 
 func probeNotes(w io.Writer, results []probe.Result, l Layout) error {
 	var b strings.Builder
+	silent, said := silentEndpoints(results), map[string]bool{}
 	for _, r := range results {
-		label := fmt.Sprintf("%s %s %s: ", r.Protocol, hostPort(r.Host, r.Port), r.Security)
+		ep := hostPort(r.Host, r.Port)
+		label := fmt.Sprintf("%s %s %s: ", r.Protocol, ep, r.Security)
+		if silent[ep] {
+			// Every mode met silence: each mode's own guess at the reason ("probably implicit
+			// TLS", "probably plaintext") would contradict the other's. One note says it all.
+			if !said[ep] {
+				said[ep] = true
+				b.WriteString(wrap("[greeting_timeout] in every mode tried, the server accepted the connection and never said a word: a tarpit, an overloaded server, or not a mail server", l, fmt.Sprintf("  x %s %s: ", r.Protocol, ep), "      "))
+			}
+			continue
+		}
 		if !r.OK {
 			text := fmt.Sprintf("[%s] %s", r.ErrorKind, r.Error)
 			if h := hint(&r); h != "" {
@@ -96,6 +107,26 @@ func probeNotes(w io.Writer, results []probe.Result, l Layout) error {
 	}
 	_, err := io.WriteString(w, "\n"+b.String())
 	return err
+}
+
+// silentEndpoints are the endpoints probed in more than one mode where every mode timed out
+// waiting for a greeting.
+func silentEndpoints(results []probe.Result) map[string]bool {
+	modes, silent := map[string]int{}, map[string]int{}
+	for _, r := range results {
+		ep := hostPort(r.Host, r.Port)
+		modes[ep]++
+		if r.ErrorKind == probe.KindGreetingTimeout {
+			silent[ep]++
+		}
+	}
+	out := map[string]bool{}
+	for ep, n := range modes {
+		if n > 1 && silent[ep] == n {
+			out[ep] = true
+		}
+	}
+	return out
 }
 
 // Transcript writes each result's dialogue, as a helpdesk reads it: time since connect,

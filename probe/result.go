@@ -2,6 +2,7 @@ package probe
 
 import (
 	"encoding/json"
+	"math"
 	"time"
 )
 
@@ -169,8 +170,13 @@ func (l *TranscriptLine) UnmarshalJSON(b []byte) error {
 // Millis is d in milliseconds with microsecond precision: how the JSON contracts carry times.
 func Millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// FromMillis is the inverse of Millis.
-func FromMillis(ms float64) time.Duration { return time.Duration(ms * float64(time.Millisecond)) }
+// FromMillis is the inverse of Millis. It rounds to the nearest nanosecond, because a
+// float's millisecond value times 1e6 lands just below the integer it stands for (1.234 ms is
+// 1233999.99… ns) and truncation would shift a stored report by a microsecond on every round
+// trip.
+func FromMillis(ms float64) time.Duration {
+	return time.Duration(math.Round(ms * float64(time.Millisecond)))
+}
 
 // Warning codes. They are a public contract (README.md).
 const (

@@ -47,6 +47,7 @@ func commands() []command {
 		{"batch", "discover many targets at once, one shared engine, JSON Lines out", runBatch},
 		{"summarize", "summarize the JSON Lines of a batch", runSummarize},
 		{"demo", "run discovery on the built-in demo world (in-process servers, DNS and web)", runDemo},
+		{"serve", "run the HTTP service: JSON API, helpdesk page, autoconfig/Autodiscover/profiles", runServe},
 	}
 }
 
@@ -74,8 +75,12 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "mailscout finds out how to connect to someone's mail.")
 	fmt.Fprintln(w, "\nUsage: mailscout <command> [flags] [arguments]")
 	fmt.Fprintln(w, "\nCommands:")
+	width := 0
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		width = max(width, len(c.name))
+	}
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'mailscout <command> --help' for a command's flags.")
 	fmt.Fprintln(w, "Exit codes: 0 usable settings found, 1 nothing usable, 2 usage error, 3 DNS failed,")

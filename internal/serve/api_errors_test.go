@@ -1,0 +1,146 @@
+package serve
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Every error code of the API, each from a request that really provokes it, with its status
+// and headers.
+func TestAPIErrors(t *testing.T) {
+	refuse := func(c *Config) { c.AllowPrivate = false }
+	login := func(c *Config) { c.AllowLogin = true }
+	body := func(s string) func() string { return func() string { return s } }
+	cases := []struct {
+		name       string
+		cfg        func(*Config)
+		tls        bool
+		prepare    func(t *testing.T, ts *testServer)
+		method     string
+		path       string
+		body       func() string
+		status     int
+		code       string
+		retryAfter bool
+		allow      string
+	}{
+		{name: "no target", path: "/v1/discover", status: 400, code: codeBadTarget},
+		{name: "not an address", path: "/v1/discover?target=not%20an%20address", status: 400, code: codeBadTarget},
+		{name: "public IP as target", path: "/v1/discover?target=alice@192.0.3.1", status: 400, code: codeBadTarget},
+		{name: "private IP as target", cfg: refuse, path: "/v1/discover?target=alice@127.0.0.1", status: 403, code: codePrivateAddress},
+		{name: "unknown protocol", path: "/v1/discover?target=alice@good.example&protocols=smtp,jmap", status: 400, code: codeBadRequest},
+		{name: "bad flag", path: "/v1/discover?target=alice@good.example&fast=maybe", status: 400, code: codeBadRequest},
+		{name: "servers all internal", cfg: refuse, path: "/v1/discover?target=alice@internal.example", status: 403, code: codePrivateAddress},
+		{name: "servers on TEST-NET", cfg: refuse, path: "/v1/discover?target=alice@good.example", status: 403, code: codePrivateAddress},
+		{name: "stream of internal servers", cfg: refuse, path: "/v1/discover/stream?target=alice@internal.example", status: 200, code: ""},
+		{name: "password in the URL", path: "/v1/discover?target=alice@good.example&password=secret", status: 403, code: codeLoginNotAllowed},
+		{name: "login not allowed", method: "POST", path: "/v1/discover", body: body(`{"target":"alice@good.example","password":"x"}`), status: 403, code: codeLoginNotAllowed},
+		{name: "login over plain HTTP", cfg: login, method: "POST", path: "/v1/discover", body: body(`{"target":"alice@good.example","password":"x"}`), status: 403, code: codeTLSRequired},
+		{name: "login body too large", cfg: login, tls: true, method: "POST", path: "/v1/discover", body: func() string { return `{"target":"` + strings.Repeat("a", 20<<10) + `"}` }, status: 413, code: codeTooLarge},
+		{name: "login body not JSON", cfg: login, tls: true, method: "POST", path: "/v1/discover", body: body(`{"target":`), status: 400, code: codeBadRequest},
+		{name: "login unknown field", cfg: login, tls: true, method: "POST", path: "/v1/discover", body: body(`{"target":"alice@good.example","password":"x","pin":1}`), status: 400, code: codeBadRequest},
+		{name: "login without password", cfg: login, tls: true, method: "POST", path: "/v1/discover", body: body(`{"target":"alice@good.example"}`), status: 400, code: codeBadRequest},
+		{name: "login bad target", cfg: login, tls: true, method: "POST", path: "/v1/discover", body: body(`{"target":"nobody","password":"x"}`), status: 400, code: codeBadTarget},
+		{name: "method", method: "DELETE", path: "/v1/discover", status: 405, code: codeMethodNotAllowed, allow: "GET, HEAD, POST"},
+		{name: "method on stream", method: "POST", path: "/v1/discover/stream", status: 405, code: codeMethodNotAllowed, allow: "GET, HEAD"},
+		{name: "autodiscover by GET", path: "/autodiscover/autodiscover.xml", status: 405, code: codeMethodNotAllowed, allow: "POST"},
+		{name: "no such result", path: "/v1/results/AAAAAAAAAAAAAAAAAAAAAA", status: 404, code: codeNotFound},
+		{name: "malformed result ID", path: "/v1/results/..%2f..%2fetc", status: 404, code: codeNotFound},
+		{name: "no such endpoint", path: "/v1/nothing", status: 404, code: codeNotFound},
+		{name: "rate limited", cfg: func(c *Config) { c.RateLimit, c.RateBurst = 0.01, 1 },
+			prepare: func(t *testing.T, ts *testServer) { ts.get(t, "/v1/discover?target=x") },
+			path:    "/v1/discover?target=alice@good.example", status: 429, code: codeRateLimited, retryAfter: true},
+		{name: "busy", cfg: func(c *Config) { c.MaxConcurrent = 1 },
+			prepare: func(t *testing.T, ts *testServer) {
+				if err := ts.disc.admit(); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(ts.disc.release)
+			},
+			path: "/v1/discover?target=alice@good.example", status: 503, code: codeBusy, retryAfter: true},
+		{name: "timeout", cfg: func(c *Config) { c.RequestTimeout = 50 * time.Millisecond }, path: "/v1/discover?target=alice@slow.example", status: 504, code: codeTimeout, retryAfter: true},
+		{name: "shutting down", prepare: func(t *testing.T, ts *testServer) { ts.disc.close() }, path: "/v1/discover?target=alice@good.example", status: 503, code: codeUnavailable, retryAfter: true},
+		{name: "probe without endpoint", path: "/v1/probe", status: 400, code: codeBadTarget},
+		{name: "probe of a non-host", path: "/v1/probe?endpoint=a%20b:993", status: 400, code: codeBadTarget},
+		{name: "probe port out of range", path: "/v1/probe?endpoint=imap.good.example:99999", status: 400, code: codeBadTarget},
+		{name: "probe unknown port", path: "/v1/probe?endpoint=imap.good.example:1234", status: 400, code: codeBadRequest},
+		{name: "probe unknown security", path: "/v1/probe?endpoint=imap.good.example:993&security=ssl3", status: 400, code: codeBadRequest},
+		{name: "probe of loopback", cfg: refuse, path: "/v1/probe?endpoint=127.0.0.1:993", status: 403, code: codePrivateAddress},
+		{name: "probe of a name on a private address", cfg: refuse, path: "/v1/probe?endpoint=imap.internal.example:993", status: 403, code: codePrivateAddress},
+		{name: "probe busy", cfg: func(c *Config) { c.MaxConcurrent = 1 },
+			prepare: func(t *testing.T, ts *testServer) {
+				if err := ts.disc.admit(); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(ts.disc.release)
+			},
+			path: "/v1/probe?endpoint=imap.good.example:993", status: 503, code: codeBusy, retryAfter: true},
+		{name: "stream without target", path: "/v1/discover/stream", status: 400, code: codeBadTarget},
+		{name: "autoconfig of a non-address", path: "/mail/config-v1.1.xml?emailaddress=nobody", status: 400, code: codeBadTarget},
+		{name: "autoconfig without address", path: "/mail/config-v1.1.xml", status: 400, code: codeBadTarget},
+		{name: "autoconfig of a domain not served", cfg: func(c *Config) { c.Domains = []string{domGood} }, path: "/mail/config-v1.1.xml?emailaddress=alice@hostile.example", status: 404, code: codeNotFound},
+		{name: "autoconfig with nothing usable", path: "/mail/config-v1.1.xml?emailaddress=alice@nothing.example", status: 404, code: codeNotFound},
+		{name: "autoconfig of internal servers", cfg: refuse, path: "/.well-known/autoconfig/mail/config-v1.1.xml?emailaddress=alice@internal.example", status: 403, code: codePrivateAddress},
+		{name: "profile without address", path: "/v1/profile.mobileconfig", status: 400, code: codeBadTarget},
+		{name: "profile with nothing usable", path: "/v1/profile.mobileconfig?emailaddress=alice@nothing.example", status: 404, code: codeNotFound},
+		{name: "profile of a domain not served", cfg: func(c *Config) { c.Domains = []string{domGood} }, path: "/v1/profile.mobileconfig?emailaddress=alice@hostile.example", status: 404, code: codeNotFound},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ts := startTestServer(t, tc.cfg, tc.tls)
+			if tc.prepare != nil {
+				tc.prepare(t, ts)
+			}
+			method := tc.method
+			if method == "" {
+				method = http.MethodGet
+			}
+			var rd *strings.Reader
+			if tc.body != nil {
+				rd = strings.NewReader(tc.body())
+			} else {
+				rd = strings.NewReader("")
+			}
+			resp, b := do(t, ts.client, mustRequest(t, method, ts.URL+tc.path, rd))
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.status, clip(string(b)))
+			}
+			if tc.code == "" { // the stream: the error is an event
+				if !strings.Contains(string(b), "event: error") || !strings.Contains(string(b), codePrivateAddress) {
+					t.Fatalf("stream did not end in a private_address error event:\n%s", clip(string(b)))
+				}
+				return
+			}
+			if got := errorCode(b); got != tc.code {
+				t.Errorf("code %q, want %q: %s", got, tc.code, clip(string(b)))
+			}
+			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+				t.Errorf("Content-Type %q", ct)
+			}
+			if got := resp.Header.Get("Retry-After") != ""; got != tc.retryAfter {
+				t.Errorf("Retry-After %q, want present=%v", resp.Header.Get("Retry-After"), tc.retryAfter)
+			}
+			if tc.allow != "" && resp.Header.Get("Allow") != tc.allow {
+				t.Errorf("Allow %q, want %q", resp.Header.Get("Allow"), tc.allow)
+			}
+		})
+	}
+}
+
+// A panicking handler is a 500 internal with nothing of the panic in the body, and a log line.
+func TestPanicIsInternal(t *testing.T) {
+	ts := newTestServer(t, nil)
+	h := ts.instrument("boom", http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("secret detail") }))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/boom", nil))
+	if rec.Code != 500 || errorCode(rec.Body.Bytes()) != codeInternal || strings.Contains(rec.Body.String(), "secret") {
+		t.Errorf("got %d %s", rec.Code, rec.Body.String())
+	}
+	if !strings.Contains(ts.logs.String(), `"msg":"panic"`) {
+		t.Errorf("no log line for the panic:\n%s", ts.logs.String())
+	}
+}

@@ -1,0 +1,212 @@
+package serve
+
+import (
+	"bytes"
+	"flag"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/mailscout/mailscout/clientconfig"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+func TestAutoconfig(t *testing.T) {
+	cases := []struct {
+		name    string
+		domains []string
+		path    string
+		host    string
+		status  int
+		golden  string
+	}{
+		{name: "Thunderbird's autoconfig URL", path: "/mail/config-v1.1.xml?emailaddress=alice%40good.example", status: 200, golden: "autoconfig.good.xml"},
+		{name: "the well-known URL", path: "/.well-known/autoconfig/mail/config-v1.1.xml?emailaddress=bob@good.example", status: 200, golden: "autoconfig.good.xml"},
+		{name: "an unescaped plus", path: "/mail/config-v1.1.xml?emailaddress=alice+tag@good.example", status: 200, golden: "autoconfig.good.xml"},
+		{name: "no address, autoconfig host", path: "/mail/config-v1.1.xml", host: "autoconfig.good.example", status: 200, golden: "autoconfig.good.xml"},
+		{name: "no address, well-known on a served domain", domains: []string{domGood}, path: "/.well-known/autoconfig/mail/config-v1.1.xml", host: "good.example", status: 200, golden: "autoconfig.good.xml"},
+		{name: "no address, well-known without --domains", path: "/.well-known/autoconfig/mail/config-v1.1.xml", host: "good.example", status: 400},
+		{name: "a customer address at the provider's autoconfig host", domains: []string{domGood}, path: "/mail/config-v1.1.xml?emailaddress=alice@x.hosted.example", host: "autoconfig.good.example", status: 200, golden: "autoconfig.good.xml"},
+		{name: "an address not served, at the service's own name", domains: []string{domGood}, path: "/mail/config-v1.1.xml?emailaddress=alice@x.hosted.example", status: 404},
+		{name: "a domain with another provider", path: "/mail/config-v1.1.xml?emailaddress=alice@x.hosted.example", status: 200, golden: "autoconfig.hosted.xml"},
+		{name: "nothing usable", path: "/mail/config-v1.1.xml?emailaddress=alice@nothing.example", status: 404},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ts := newTestServer(t, func(c *Config) { c.Domains = tc.domains })
+			req := mustRequest(t, http.MethodGet, ts.URL+tc.path, nil)
+			if tc.host != "" {
+				req.Host = tc.host
+			}
+			resp, body := do(t, ts.client, req)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.status, clip(string(body)))
+			}
+			if tc.golden == "" {
+				return
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != "application/xml; charset=utf-8" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			for _, err := range checkThunderbird(body) {
+				t.Errorf("Thunderbird would reject it: %v", err)
+			}
+			golden(t, tc.golden, body)
+		})
+	}
+}
+
+// Mail clients are answered from a discovery the helpdesk already ran for anyone in the domain;
+// without one, from a fast discovery of the domain, which is then reused.
+func TestClientsShareDiscoveries(t *testing.T) {
+	ts := newTestServer(t, nil)
+	steps := []struct {
+		path         string
+		discoveries  int64
+		alternatives bool // a complete full discovery lists every usable server; a fast one the best
+	}{
+		{"/v1/discover?target=carol@good.example", 1, false},
+		{"/mail/config-v1.1.xml?emailaddress=alice@good.example", 1, true},
+		{"/v1/profile.mobileconfig?emailaddress=bob@good.example", 1, false},
+		{"/mail/config-v1.1.xml?emailaddress=alice@hostile.example", 2, false},
+		{"/v1/profile.mobileconfig?emailaddress=bob@hostile.example", 2, false},
+	}
+	for _, s := range steps {
+		resp, body := ts.get(t, s.path)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: status %d: %s", s.path, resp.StatusCode, clip(string(body)))
+		}
+		if s.alternatives && !contains(string(body), `<incomingServer type="pop3">`, "<port>587</port>") {
+			t.Errorf("%s: no alternatives from a full discovery:\n%s", s.path, body)
+		}
+		if got := ts.engine.Stats().Discoveries; got != s.discoveries {
+			t.Errorf("after %s: %d discoveries, want %d", s.path, got, s.discoveries)
+		}
+	}
+	if ts.disc.cache.get(key{target: domHostile, fast: true, protocols: allProtocols}) == nil {
+		t.Error("a mail client's discovery was not the domain's fast one")
+	}
+	if hits := testutil.ToFloat64(ts.metrics.cacheHits); hits != 3 {
+		t.Errorf("%v cache hits, want 3", hits)
+	}
+}
+
+func autodiscoverRequest(addr, schema string) string {
+	return `<?xml version="1.0" encoding="utf-8"?>
+<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006">
+  <Request>
+    <EMailAddress>` + addr + `</EMailAddress>
+    <AcceptableResponseSchema>` + schema + `</AcceptableResponseSchema>
+  </Request>
+</Autodiscover>`
+}
+
+func TestAutodiscover(t *testing.T) {
+	outlook := clientconfig.NamespaceOutlookResponse
+	cases := []struct {
+		name      string
+		cfg       func(*Config)
+		path      string
+		body      string
+		status    int
+		errorCode string // the Autodiscover ErrorCode, "" for a configuration
+		golden    string
+	}{
+		{name: "Outlook request", path: "/autodiscover/autodiscover.xml", body: autodiscoverRequest("alice@good.example", outlook), status: 200, golden: "autodiscover.good.xml"},
+		{name: "capitalised path", path: "/Autodiscover/Autodiscover.xml", body: autodiscoverRequest("alice@good.example", outlook), status: 200, golden: "autodiscover.good.xml"},
+		{name: "not XML", path: "/autodiscover/autodiscover.xml", body: "<Autodiscover", status: 200, errorCode: "600", golden: "autodiscover.invalid.xml"},
+		{name: "a DOCTYPE", path: "/autodiscover/autodiscover.xml", body: `<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>` + autodiscoverRequest("&e;", outlook), status: 200, errorCode: "600"},
+		{name: "the ActiveSync schema", path: "/autodiscover/autodiscover.xml", body: autodiscoverRequest("alice@good.example", "http://schemas.microsoft.com/exchange/autodiscover/mobilesync/responseschema/2006"), status: 200, errorCode: "601"},
+		{name: "not an address", path: "/autodiscover/autodiscover.xml", body: autodiscoverRequest("alice", outlook), status: 200, errorCode: "600"},
+		{name: "too large", path: "/autodiscover/autodiscover.xml", body: autodiscoverRequest(strings.Repeat("a", 70<<10)+"@good.example", outlook), status: 413, errorCode: "600"},
+		{name: "a domain not served", cfg: func(c *Config) { c.Domains = []string{domHostile} }, path: "/autodiscover/autodiscover.xml", body: autodiscoverRequest("alice@good.example", outlook), status: 200, errorCode: "500"},
+		{name: "nothing usable", path: "/autodiscover/autodiscover.xml", body: autodiscoverRequest("alice@nothing.example", outlook), status: 200, errorCode: "501", golden: "autodiscover.nothing.xml"},
+		{name: "internal servers", cfg: func(c *Config) { c.AllowPrivate = false }, path: "/autodiscover/autodiscover.xml", body: autodiscoverRequest("alice@internal.example", outlook), status: 403, errorCode: "501"},
+		{name: "rate limited", cfg: func(c *Config) { c.RateLimit, c.RateBurst = 0.01, 1 }, path: "/autodiscover/autodiscover.xml", body: "", status: 429, errorCode: "603"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ts := newTestServer(t, tc.cfg)
+			if tc.status == 429 {
+				ts.get(t, "/mail/config-v1.1.xml") // spends the one token
+			}
+			resp, body := do(t, ts.client, mustRequest(t, http.MethodPost, ts.URL+tc.path, strings.NewReader(tc.body)))
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.status, clip(string(body)))
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != "text/xml; charset=utf-8" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			root, err := parseXMLTree(body)
+			if err != nil {
+				t.Fatalf("not XML: %v", err)
+			}
+			ad := root.all("Autodiscover")[0].all("Response")[0]
+			if tc.errorCode != "" {
+				if got := ad.all("Error")[0].text1("ErrorCode"); got != tc.errorCode {
+					t.Errorf("ErrorCode %q, want %s", got, tc.errorCode)
+				}
+				if tc.status == 429 && resp.Header.Get("Retry-After") == "" {
+					t.Error("no Retry-After")
+				}
+			} else {
+				var types []string
+				for _, p := range ad.all("Account")[0].all("Protocol") {
+					types = append(types, p.text1("Type")+" "+p.text1("Server")+":"+p.text1("Port")+" "+p.text1("LoginName"))
+				}
+				// A fast discovery: the recommended servers only (see settled).
+				want := "IMAP imap.good.example:993 alice@good.example,SMTP smtp.good.example:465 alice@good.example"
+				if strings.Join(types, ",") != want {
+					t.Errorf("protocols %v, want %s", types, want)
+				}
+			}
+			if tc.golden != "" {
+				golden(t, tc.golden, body)
+			}
+		})
+	}
+}
+
+func TestMobileconfig(t *testing.T) {
+	ts := newTestServer(t, nil)
+	resp, body := ts.get(t, "/v1/profile.mobileconfig?emailaddress=alice@good.example")
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, clip(string(body)))
+	}
+	if ct, cd := resp.Header.Get("Content-Type"), resp.Header.Get("Content-Disposition"); ct != "application/x-apple-aspen-config" || cd != `attachment; filename="good.example.mobileconfig"` {
+		t.Errorf("Content-Type %q, Content-Disposition %q", ct, cd)
+	}
+	golden(t, "profile.good.mobileconfig", body)
+	if !contains(string(body), "<string>com.apple.mail.managed</string>", "<string>alice@good.example</string>", "<string>imap.good.example</string>", "<string>smtp.good.example</string>") {
+		t.Errorf("the profile lacks the account:\n%s", body)
+	}
+	if strings.Contains(string(body), "Password</key>\n\t\t\t<string>") {
+		t.Error("a profile carries a password")
+	}
+}

@@ -128,6 +128,12 @@ func (s *scheduler) report(complete bool, working []rankedConfig) *Report {
 		}
 		r.Probes = append(r.Probes, cfg)
 	}
+	// Probes in a stable order (protocol, host, port, security), whatever order they finished
+	// in, so that two reports of one domain compare line by line.
+	slices.SortStableFunc(r.Probes, func(a, b Config) int {
+		return cmp.Or(cmp.Compare(protocolOrder(a.Protocol), protocolOrder(b.Protocol)), cmp.Compare(a.Host, b.Host),
+			cmp.Compare(a.Port, b.Port), cmp.Compare(securityRank(a.Security), securityRank(b.Security)))
+	})
 	r.Recommended, r.Nearest = s.recommend(r.Configs, r.Probes)
 	r.Diagnosis = s.diagnose(r)
 	r.Elapsed = time.Since(s.start)

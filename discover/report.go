@@ -31,7 +31,9 @@ type Report struct {
 	// Configs are the configurations that answered as mail servers, usable or not, grouped by
 	// protocol (smtp, imap, pop3), best first.
 	Configs []Config `json:"configs"`
-	// Probes are every probe result, failed ones included, in the order they finished.
+	// Probes are every probe result, failed ones included, ordered by protocol (SMTP, IMAP,
+	// POP3), host, port and security (TLS, STARTTLS, plain): a stable order, not the order they
+	// finished in.
 	Probes   []Config        `json:"probes"`
 	Warnings []probe.Warning `json:"warnings"`
 	// Connections is the number of TCP connections opened to mail servers for this discovery

@@ -58,7 +58,7 @@ ip netns exec "$ns" ip link set lo up
 # Connections to them come from 127.0.0.1, not from the alias itself: servers treat a client
 # whose address is their own as local and trusted (Dovecot then offers plaintext login before
 # STARTTLS), which real clients never are.
-for a in 127.0.1.10 127.0.1.11 127.0.2.10 127.0.2.11 127.0.2.12 127.0.2.13 127.0.2.20 127.0.2.21 127.0.2.22 127.0.2.23 127.0.2.30; do
+for a in 127.0.1.10 127.0.1.11 127.0.2.10 127.0.2.11 127.0.2.12 127.0.2.13 127.0.2.14 127.0.2.15 127.0.2.20 127.0.2.21 127.0.2.22 127.0.2.23 127.0.2.24 127.0.2.30 127.0.2.31; do
   ip netns exec "$ns" ip addr add "$a/32" dev lo
   ip netns exec "$ns" ip route replace local "$a" dev lo table local proto kernel scope host src 127.0.0.1
 done

@@ -32,7 +32,15 @@ import (
 //	127.0.2.21     the same Dovecot with an expired certificate
 //	127.0.2.22     the same Dovecot with a certificate for another name
 //	127.0.2.23     a second Dovecot, IMAP 143/993, that speaks only TLS 1.0 and 1.1
-//	127.0.2.30     nginx: autoconfig XML over HTTPS for autoconfig.hosting.test, autoconfig.autoconf.test
+//	127.0.2.30     nginx: autoconfig XML over HTTPS for autoconfig.autoconf.test
+//
+// The hosting provider hosting.test has addresses of its own, one per name, so that what is
+// counted at an address and port is one endpoint's traffic (TestBatchProbesSharedEndpointsOnce):
+//
+//	127.0.2.14     mx1.hosting.test, its MX host: the same Postfix (25, 587, 465); no IMAP or POP3
+//	127.0.2.15     smtp.hosting.test: the same Postfix
+//	127.0.2.24     imap.hosting.test: the same Dovecot
+//	127.0.2.31     autoconfig.hosting.test: the same nginx, which logs the requests here
 //
 // Dovecot (with auth_verbose) and Postfix log to files in the world's directory, so that tests
 // can count what the servers saw; a failed test prints them.
@@ -46,6 +54,11 @@ const (
 	wrongNameIP = "127.0.2.22"
 	legacyIP    = "127.0.2.23"
 	nginxIP     = "127.0.2.30"
+
+	hostingMXIP   = "127.0.2.14"
+	hostingSMTPIP = "127.0.2.15"
+	hostingIMAPIP = "127.0.2.24"
+	hostingWebIP  = "127.0.2.31"
 
 	userName     = "alice@srvmail.test"
 	userPassword = "correct horse battery staple"
@@ -83,10 +96,16 @@ pop      A ` + dovecotIP + `
 @        MX 10 mx1.hosting.test.
 `,
 	"hosting.test": `
-mx1        A ` + postfixIP + `
-autoconfig A ` + nginxIP + `
-imap       A ` + dovecotIP + `
-smtp       A ` + postfixIP + `
+mx1        A ` + hostingMXIP + `
+autoconfig A ` + hostingWebIP + `
+imap       A ` + hostingIMAPIP + `
+smtp       A ` + hostingSMTPIP + `
+`,
+	// The hosting provider's customers: every name under customers.test has its mail at
+	// hosting.test and nothing else (nsd synthesizes the MX from the wildcard; other types get
+	// an empty answer).
+	"customers.test": `
+*        MX 10 mx1.hosting.test.
 `,
 	"autoconf.test": `
 @            MX 10 mx
@@ -155,6 +174,8 @@ type world struct {
 	ca         string // PEM file of the test's private CA
 	dovecotLog string // Dovecot's log; auth_verbose writes one "Password mismatch" per rejected login
 	postfixLog string // Postfix's maillog_file
+	// nginx's access log of autoconfig.hosting.test: one line per request
+	hostingAccessLog string
 }
 
 // realWorld starts every server and returns the CA file clients should trust.
@@ -177,7 +198,8 @@ func startRealWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{ca: filepath.Join(dir, "ca.pem"), dovecotLog: filepath.Join(dir, "dovecot.log"), postfixLog: filepath.Join(dir, "postfix.log")}
+	w := &world{ca: filepath.Join(dir, "ca.pem"), dovecotLog: filepath.Join(dir, "dovecot.log"), postfixLog: filepath.Join(dir, "postfix.log"),
+		hostingAccessLog: filepath.Join(dir, "nginx-hosting-access.log")}
 	must(t, ca.WritePEM(w.ca))
 	// Registered before the daemons' cleanups, so it runs after they stopped: a failed test
 	// prints complete logs.
@@ -250,7 +272,10 @@ func addr(ip string, port int) string { return fmt.Sprintf("%s:%d", ip, port) }
 
 func startNSD(t *testing.T, dir string) {
 	var conf strings.Builder
-	fmt.Fprintf(&conf, "server:\n  ip-address: 127.0.0.1@53\n  username: \"\"\n  chroot: \"\"\n  zonesdir: %q\n  pidfile: %q\n  database: \"\"\n  zonelistfile: %q\n  xfrdfile: %q\n  xfrdir: %q\n  logfile: %q\n  verbosity: 1\nremote-control:\n  control-enable: no\n",
+	// nsd limits the answers to one client to 200 a second (response rate limiting, against
+	// reflection attacks) and drops the rest: here every program is that one client, and a batch
+	// asks thousands of questions a second.
+	fmt.Fprintf(&conf, "server:\n  ip-address: 127.0.0.1@53\n  username: \"\"\n  chroot: \"\"\n  zonesdir: %q\n  pidfile: %q\n  database: \"\"\n  zonelistfile: %q\n  xfrdfile: %q\n  xfrdir: %q\n  logfile: %q\n  verbosity: 1\n  rrl-ratelimit: 0\n  rrl-whitelist-ratelimit: 0\nremote-control:\n  control-enable: no\n",
 		dir, dir+"/nsd.pid", dir+"/zone.list", dir+"/xfrd.state", dir, dir+"/nsd.log")
 	for name, body := range zones {
 		zone := fmt.Sprintf("$ORIGIN %s.\n$TTL 300\n@ SOA ns.%s. hostmaster.%s. 1 3600 600 86400 300\n@ NS ns.%s.\nns A 127.0.0.1\n%s", name, name, name, name, body)
@@ -274,7 +299,7 @@ func startDovecot(t *testing.T, dir string, ca *mailsim.CA) {
 	must(t, os.MkdirAll(mail, 0o777))
 	os.Chmod(mail, 0o777)
 	conf := fmt.Sprintf(`protocols = imap pop3
-listen = %s, %s, %s, %s
+listen = %s, %s, %s, %s, %s
 base_dir = %s/dovecot-run
 state_dir = %s/dovecot-state
 log_path = %s/dovecot.log
@@ -311,7 +336,7 @@ service auth {
     port = 12345
   }
 }
-`, dovecotIP, expiredIP, wrongNameIP, dropIP, dir, dir, dir, cert, key, expiredIP, ecert, ekey, wrongNameIP, wcert, wkey, users, mail, dovecotIP)
+`, dovecotIP, expiredIP, wrongNameIP, dropIP, hostingIMAPIP, dir, dir, dir, cert, key, expiredIP, ecert, ekey, wrongNameIP, wcert, wkey, users, mail, dovecotIP)
 	daemon(t, addr(dovecotIP, 993), "dovecot", "-F", "-c", writeIn(t, dir, "dovecot.conf", conf))
 }
 
@@ -371,7 +396,7 @@ data_directory = %[1]s/data
 # Tests read the log: the 421 refusals of the busy address are counted there.
 maillog_file = %[7]s/postfix.log
 maillog_file_prefixes = %[7]s
-inet_interfaces = %[2]s, %[3]s
+inet_interfaces = %[2]s, %[3]s, %[8]s, %[9]s
 inet_protocols = ipv4
 myhostname = mx.srvmail.test
 mydestination =
@@ -392,7 +417,7 @@ postscreen_dnsbl_sites =
 # Loopback clients would be on mynetworks and skip postscreen's tests: make them strangers.
 mynetworks = 192.0.2.0/24
 postscreen_access_list =
-`, pdir, postfixIP, filteredIP, cert, key, dovecotIP, dir)
+`, pdir, postfixIP, filteredIP, cert, key, dovecotIP, dir, hostingMXIP, hostingSMTPIP)
 	// Services bound to one address serve only there (inet_interfaces is for the others). The
 	// busy address's limit is counted per client by anvil (which must run), and applies to
 	// 127.0.0.1 because mynetworks leaves it out of smtpd_client_event_limit_exceptions. Its
@@ -488,8 +513,9 @@ http {
   scgi_temp_path %[1]s/nginx-scgi;
   default_type text/xml;
   server {
-    listen %[2]s:443 ssl;
+    listen %[5]s:443 ssl;
     server_name autoconfig.hosting.test;
+    access_log %[1]s/nginx-hosting-access.log;
     ssl_certificate %[3]s;
     ssl_certificate_key %[4]s;
     root %[1]s/www/hosting;
@@ -502,6 +528,6 @@ http {
     root %[1]s/www/autoconf;
   }
 }
-`, dir, nginxIP, cert, key)
+`, dir, nginxIP, cert, key, hostingWebIP)
 	daemon(t, addr(nginxIP, 443), "nginx", "-c", writeIn(t, dir, "nginx.conf", conf))
 }

@@ -50,6 +50,13 @@ const (
 	// terrestrial path, so that a slow but open port rarely loses its slot; short enough that
 	// three dropped ports cannot hold an address for the connect timeout.
 	unknownPatience = 500 * time.Millisecond
+	// sessionFloor is the least time a connected session that has not greeted yet keeps its
+	// slot. The server counts it from the moment it accepted the connection (Postfix's and
+	// Dovecot's per-client limits count connections), and a loaded server's first words can
+	// take a good fraction of a second: measured against Dovecot on a busy machine, an implicit
+	// TLS handshake took 260–850 ms. Shorter, and a slow greeter would see more sessions than
+	// the limit allows; longer, and probes on a silent host would queue behind each other.
+	sessionFloor = time.Second
 	// downGrace: once an address is known to be down, a new connect there gets this long.
 	downGrace = time.Second
 	// extraStalled is how many stalled flights an address may have beyond its limit: silent
@@ -67,6 +74,11 @@ func (a *addrInfo) patience(proxied bool) time.Duration {
 		return unknownPatience
 	}
 	return max(cutFactor*a.rtt, cutFloor)
+}
+
+// sessionPatience is how long a connected session may stay silent here and still count as one.
+func (a *addrInfo) sessionPatience(proxied bool) time.Duration {
+	return max(a.patience(proxied), sessionFloor)
 }
 
 // mayStart reports whether another flight may start here now.
@@ -127,7 +139,7 @@ func (a *addrInfo) next(f *flight, proxied bool, now time.Time) decision {
 		case f.holds && !a.strict:
 			// (An address that refused a second session keeps its one slot for whoever has
 			// it, slow greeting or not: another connection beside it would be refused again.)
-			return decision{at: f.connectedAt.Add(a.patience(proxied)), stall: true}
+			return decision{at: f.connectedAt.Add(a.sessionPatience(proxied)), stall: true}
 		}
 	}
 	return decision{}

@@ -55,6 +55,7 @@ type dispatcher struct {
 	pumpTimer *time.Timer
 	doneCount int
 	wg        sync.WaitGroup
+	lingering map[net.Conn]struct{} // sessions said goodbye to, waiting for the server to close
 
 	connections atomic.Int64 // every TCP connection opened
 	cacheHits   atomic.Int64 // results handed out without a connection of their own
@@ -112,7 +113,8 @@ type flight struct {
 	cut         *probe.Cut
 	cancel      context.CancelCauseFunc
 	timer       *time.Timer
-	gen         int // invalidates timers of earlier decisions
+	gen         int     // invalidates timers of earlier decisions
+	linger      *linger // the goodbye of its last session, while the server has not closed
 	attempts    int
 	notBefore   time.Time
 	conns       atomic.Int32
@@ -153,7 +155,7 @@ func newDispatcher(ctx context.Context, opts Options, flights int) *dispatcher {
 		ctx: ctx, opts: opts.Probe, proxied: probe.ProxyURL(opts.Probe.Dial) != "",
 		perIP: opts.PerIP, concurrency: opts.Concurrency, maxFlights: flights,
 		cacheTTL: opts.CacheTTL, maxCache: 100_000,
-		addrs: map[string]*addrInfo{}, flights: map[endpoint]*flight{}, cache: map[endpoint]cacheEntry{},
+		addrs: map[string]*addrInfo{}, flights: map[endpoint]*flight{}, cache: map[endpoint]cacheEntry{}, lingering: map[net.Conn]struct{}{},
 	}
 	if opts.Rate > 0 {
 		d.limiter = rate.NewLimiter(rate.Limit(opts.Rate), max(1, int(opts.Rate)))
@@ -362,6 +364,7 @@ func (d *dispatcher) start(f *flight) {
 	opts := d.opts
 	opts.Credentials = f.creds
 	opts.Dial = countingDialer{Dialer: d.opts.Dial, n: &f.conns, all: &d.connections}
+	opts.Linger = func(c net.Conn) { d.linger(f, c) }
 	opts.Trace = &probe.Trace{
 		Connected: func(remote netip.AddrPort, took time.Duration) { d.connected(f, remote, took) },
 		Greeted:   func() { d.greeted(f) },
@@ -502,20 +505,18 @@ func (d *dispatcher) done(f *flight, r probe.Result) {
 		f.holds = false
 		a.held--
 		d.running--
+	case f.holds && f.linger != nil && !f.linger.ended:
+		// The server has not closed its side yet: the slot is freed when it has (linger.go).
+		f.holds = false
+		f.linger.release = true
 	case f.holds:
 		// The slot stays taken a moment after the connection closed: the server notices the
 		// close a little later (Postfix's anvil counts the session until smtpd is done with
 		// it), and a connection opened at once would be one too many there.
 		f.holds = false
-		time.AfterFunc(cooldown(a, d.proxied), func() {
-			d.mu.Lock()
-			defer d.mu.Unlock()
-			a.held--
-			d.running--
-			d.ready.fix(a)
-			d.pump()
-		})
+		d.releaseAfter(a, cooldown(a, d.proxied))
 	}
+	f.linger = nil
 	delete(a.live, f)
 	d.total--
 	ownWait := f.cut == nil
@@ -650,6 +651,9 @@ func (d *dispatcher) close() {
 		for _, j := range f.jobs {
 			d.deliverNow(j, &probe.Cut{Reason: probe.CutCanceled})
 		}
+	}
+	for c := range d.lingering {
+		c.SetDeadline(time.Unix(1, 0)) // ends the wait for the server's close at once
 	}
 	d.mu.Unlock()
 	d.wg.Wait()

@@ -37,6 +37,7 @@ func TestHostileDomains(t *testing.T) {
 	spec := mailsim.WorldSpec{
 		Zones: []mailsim.Zone{
 			{Domain: "limit.example", MX: []mailsim.MX{{Host: "mail.limit.example", Preference: 10}}},
+			{Domain: "bye.example", MX: []mailsim.MX{{Host: "mail.bye.example", Preference: 10}}},
 			{Domain: "flood.example", MX: flood, SRV: floodSRV},
 			{Domain: "nullmx.example", NullMX: true, SRV: []mailsim.SRV{{Service: "_imaps._tcp", Target: "imap.nullmx.example", Port: 993}}},
 			{Domain: "loop.example", MX: []mailsim.MX{{Host: "mx.loop.example", Preference: 10}},
@@ -52,6 +53,12 @@ func TestHostileDomains(t *testing.T) {
 			mailsim.Host{Name: "limit.example", Addrs: []string{"192.0.2.77"}},
 			mailsim.Host{Name: "mail.limit.example", Addrs: []string{"192.0.2.77"}, Services: []mailsim.Service{
 				{Port: 587, Config: smtp(func(c *mailsim.Config) { c.MaxSessions = 1 })},
+			}},
+			// One server under three names again, one session at a time, slow to say goodbye.
+			mailsim.Host{Name: "smtp.bye.example", Addrs: []string{"192.0.2.78"}},
+			mailsim.Host{Name: "bye.example", Addrs: []string{"192.0.2.78"}},
+			mailsim.Host{Name: "mail.bye.example", Addrs: []string{"192.0.2.78"}, Services: []mailsim.Service{
+				{Port: 587, Config: smtp(func(c *mailsim.Config) { c.MaxSessions, c.QuitDelay = 1, 150*time.Millisecond })},
 			}},
 			mailsim.Host{Name: "imap.nullmx.example", Services: []mailsim.Service{{Port: 993, Config: imaps}, {Port: 143, Config: mailsim.Config{Protocol: mailsim.IMAP, Mode: mailsim.StartTLS}}}},
 			mailsim.Host{Name: "smtp.nullmx.example", Services: []mailsim.Service{{Port: 587, Config: smtp(nil)}}},
@@ -73,6 +80,26 @@ func TestHostileDomains(t *testing.T) {
 		}
 		if out := r.Recommended.Outgoing; out == nil || out.Host != "mail.limit.example" || out.Port != 587 {
 			t.Errorf("outgoing %+v", out)
+		}
+	})
+
+	t.Run("a-session-ends-when-the-server-closes-it", func(t *testing.T) {
+		// The server answers QUIT 150 ms late and counts the session until then. With one
+		// session per address, the next one starts only after the server has closed the last:
+		// the server never sees two at once, so it never refuses one.
+		one := o
+		one.PerIP = 1
+		r := run(t, "a@bye.example", one)
+		if n := w.MaxConcurrent("mail.bye.example"); n != 1 {
+			t.Errorf("the server saw %d sessions at once, want 1", n)
+		}
+		for _, p := range r.Probes {
+			if p.ErrorKind == probe.KindRejected {
+				t.Errorf("%s:%d %s refused: %s", p.Host, p.Port, p.Security, p.Error)
+			}
+		}
+		if r.Connections < 3 {
+			t.Errorf("%d connections: the three names were not each probed", r.Connections)
 		}
 	})
 

@@ -88,7 +88,9 @@ func (c *conn) imap() {
 		case "NOOP":
 			err = c.send(tag + " OK NOOP completed")
 		case "LOGOUT":
-			c.send("* BYE Logging out", tag+" OK LOGOUT completed")
+			if c.sleep(c.s.cfg.QuitDelay) {
+				c.send("* BYE Logging out", tag+" OK LOGOUT completed")
+			}
 			return
 		default:
 			err = c.send(tag + " BAD Unknown command")

@@ -103,7 +103,9 @@ func (c *conn) pop3() {
 		case "NOOP":
 			err = c.send("+OK")
 		case "QUIT":
-			c.send("+OK Bye")
+			if c.sleep(c.s.cfg.QuitDelay) {
+				c.send("+OK Bye")
+			}
 			return
 		default:
 			err = c.send("-ERR unknown command")

@@ -84,6 +84,9 @@ type Config struct {
 	MaxSessions int
 
 	GreetingDelay time.Duration // silence before the greeting
+	// QuitDelay is how long the server takes to answer QUIT/LOGOUT and close: a loaded server
+	// goes on counting the session against its limits for that long after the client has left.
+	QuitDelay time.Duration
 	// PreGreetingDelay sends a postscreen-style "220-" line, waits this long, then the final
 	// "220 " line (SMTP only).
 	PreGreetingDelay time.Duration

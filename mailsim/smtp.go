@@ -91,7 +91,9 @@ func (c *conn) smtp() {
 		case "NOOP", "RSET":
 			err = c.send("250 2.0.0 Ok")
 		case "QUIT":
-			c.send("221 2.0.0 Bye")
+			if c.sleep(c.s.cfg.QuitDelay) {
+				c.send("221 2.0.0 Bye")
+			}
 			return
 		default:
 			err = c.send("502 5.5.2 Error: command not recognized")

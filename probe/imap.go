@@ -290,22 +290,26 @@ func (d *imapDialogue) record(caps []string) {
 	d.r.LoginDisabled = hasAtom(caps, "LOGINDISABLED")
 }
 
-func (d *imapDialogue) quit() {
+func (d *imapDialogue) quit() bool {
 	if !d.open {
-		return
+		return false
 	}
 	d.open = false
 	tag := d.nextTag()
-	if d.w.writeLine(tag+" LOGOUT", "") != nil || d.opts.SkipQuitReply {
-		return
+	if d.w.writeLine(tag+" LOGOUT", "") != nil {
+		return false
+	}
+	if d.opts.SkipQuitReply {
+		return true
 	}
 	d.w.conn.SetReadDeadline(d.w.deadline(min(d.opts.OperationTimeout, quitWait)))
 	for range 4 { // "* BYE" then the tagged OK; stop early on anything odd
 		line, err := d.w.readLine()
 		if err != nil || strings.HasPrefix(line, tag+" ") {
-			return
+			return false
 		}
 	}
+	return false
 }
 
 func cutPrefixFold(s, prefix string) (string, bool) {

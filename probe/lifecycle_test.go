@@ -2,6 +2,8 @@ package probe_test
 
 import (
 	"context"
+	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -114,4 +116,65 @@ func TestModesForPort(t *testing.T) {
 	if _, ok := probe.ProtocolForPort(8080); ok {
 		t.Error("8080 inferred")
 	}
+}
+
+// With SkipQuitReply and Linger, the probe's verdict does not wait for the server's goodbye:
+// the connection is handed over after QUIT/LOGOUT, still open, and the server's answer and
+// close arrive on it afterwards. Each protocol, and a canceled probe never lingers.
+func TestLingerHandsOverTheGoodbye(t *testing.T) {
+	for _, tc := range []struct {
+		proto mailsim.Protocol
+		p     probe.Protocol
+		want  string
+	}{
+		{mailsim.SMTP, probe.SMTP, "221 "},
+		{mailsim.IMAP, probe.IMAP, "OK LOGOUT"},
+		{mailsim.POP3, probe.POP3, "+OK Bye"},
+	} {
+		t.Run(string(tc.p), func(t *testing.T) {
+			srv, err := mailsim.Start(mailsim.Config{Protocol: tc.proto, Mode: mailsim.Plain, QuitDelay: 100 * time.Millisecond}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			opts := probe.DefaultOptions()
+			opts.SkipQuitReply = true
+			handed := make(chan net.Conn, 2)
+			opts.Linger = func(c net.Conn) { handed <- c }
+			r := probe.Run(context.Background(), probe.Target{Protocol: tc.p, Host: "127.0.0.1", Port: srv.Port(), Security: probe.Plain}, opts)
+			if !r.OK {
+				t.Fatalf("probe failed: %s", r.Error)
+			}
+			if len(handed) != 1 {
+				t.Fatalf("Linger called %d times, want once", len(handed))
+			}
+			c := <-handed
+			defer c.Close()
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			rest, err := io.ReadAll(c)
+			if err != nil {
+				t.Fatalf("reading the goodbye: %v", err)
+			}
+			if !strings.Contains(string(rest), tc.want) {
+				t.Errorf("after the probe, the connection carried %q, want the answer %q", rest, tc.want)
+			}
+		})
+	}
+	t.Run("canceled", func(t *testing.T) {
+		srv, err := mailsim.Start(mailsim.Config{Protocol: mailsim.SMTP, Mode: mailsim.Plain, Behavior: mailsim.Silent}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Close()
+		opts := probe.DefaultOptions()
+		opts.SkipQuitReply = true
+		called := false
+		opts.Linger = func(c net.Conn) { called = true; c.Close() }
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		probe.Run(ctx, probe.Target{Protocol: probe.SMTP, Host: "127.0.0.1", Port: srv.Port(), Security: probe.Plain}, opts)
+		if called {
+			t.Error("a canceled probe handed its connection over")
+		}
+	})
 }

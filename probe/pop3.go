@@ -164,14 +164,18 @@ func (d *pop3Dialogue) session() error {
 	return nil
 }
 
-func (d *pop3Dialogue) quit() {
+func (d *pop3Dialogue) quit() bool {
 	if !d.open {
-		return
+		return false
 	}
 	d.open = false
-	if d.w.writeLine("QUIT", "") != nil || d.opts.SkipQuitReply {
-		return
+	if d.w.writeLine("QUIT", "") != nil {
+		return false
+	}
+	if d.opts.SkipQuitReply {
+		return true
 	}
 	d.w.conn.SetReadDeadline(d.w.deadline(min(d.opts.OperationTimeout, quitWait)))
 	d.w.readLine()
+	return false
 }

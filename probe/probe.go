@@ -66,7 +66,12 @@ func run(ctx context.Context, t Target, opts *Options, r *Result, start time.Tim
 	if err != nil {
 		return classifyDial(ctx, err, opts, r.Timings.Connect)
 	}
-	defer conn.Close()
+	lingering := false
+	defer func() {
+		if !lingering {
+			conn.Close()
+		}
+	}()
 	r.Address = conn.RemoteAddr().String()
 	if tr := opts.Trace; tr != nil && tr.Connected != nil {
 		tr.Connected(addrPort(conn.RemoteAddr(), opts), r.Timings.Connect)
@@ -113,7 +118,13 @@ func run(ctx context.Context, t Target, opts *Options, r *Result, start time.Tim
 		err = tryLogin(d, opts.Credentials, r)
 	}
 	if err == nil || KindOf(err) == KindStartTLSUnavailable || KindOf(err) == KindStartTLSRefused || KindOf(err) == KindAuth {
-		d.quit() // the dialogue is still in a state where a polite exit is possible
+		// The dialogue is still in a state where a polite exit is possible. The caller may want
+		// to see the server close its side; stop() detaches the connection from ctx first, and
+		// fails when ctx has ended (the connection is then closed here as usual).
+		if d.quit() && opts.Linger != nil && stop() {
+			lingering = true
+			opts.Linger(conn)
+		}
 	}
 	return err
 }
@@ -133,7 +144,10 @@ type dialogue interface {
 	greeting() error // read and judge the greeting (its first line has already arrived)
 	session() error  // capabilities, STARTTLS and capabilities again, as the mode requires
 	login(*Credentials) (*AuthResult, error)
-	quit() // polite exit; errors are irrelevant by then
+	// quit says goodbye (QUIT, LOGOUT); errors are irrelevant by then. It reports whether the
+	// goodbye was sent and its answer not awaited (Options.SkipQuitReply): the connection may
+	// then be handed to Options.Linger.
+	quit() bool
 }
 
 // tryLogin logs in when the rules allow it. A refused login fails the probe with kind auth: the

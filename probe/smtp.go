@@ -211,16 +211,20 @@ func (d *smtpDialogue) ehloName() string {
 	return addressLiteral(d.w.raw.LocalAddr())
 }
 
-func (d *smtpDialogue) quit() {
+func (d *smtpDialogue) quit() bool {
 	if !d.open {
-		return
+		return false
 	}
 	d.open = false
-	if d.w.writeLine("QUIT", "") != nil || d.opts.SkipQuitReply {
-		return
+	if d.w.writeLine("QUIT", "") != nil {
+		return false
+	}
+	if d.opts.SkipQuitReply {
+		return true
 	}
 	d.w.conn.SetReadDeadline(d.w.deadline(min(d.opts.OperationTimeout, quitWait)))
 	d.w.readLine() // the 221, if it comes; nothing depends on it
+	return false
 }
 
 // quitWait bounds the wait for the answer to QUIT/LOGOUT: the probe's verdict is already known.

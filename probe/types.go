@@ -169,6 +169,14 @@ type Options struct {
 	// SkipQuitReply sends QUIT/LOGOUT without waiting for the answer: the verdict is known by
 	// then, and discovery should not spend a round trip per probe on it.
 	SkipQuitReply bool
+	// Linger, with SkipQuitReply, is handed the connection once QUIT/LOGOUT has been sent,
+	// instead of the probe closing it. The server counts the session until it has answered and
+	// closed its side (RFC 5321 §4.1.1.10 has the client wait for that answer), so a caller that
+	// limits sessions per address learns there when the session really ended, without holding
+	// up the verdict. Linger is called at most once, before Run returns, with the raw
+	// connection (under TLS, the bytes are records); it must close it, and should bound its
+	// wait with a read deadline.
+	Linger func(net.Conn)
 	// NoLegacyCheck skips the extra handshake that finds out whether a server whose TLS
 	// handshake failed speaks only TLS 1.0/1.1 (see Run).
 	NoLegacyCheck bool

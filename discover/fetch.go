@@ -83,9 +83,7 @@ func (f *fetcher) dialer(dial probe.Dialer, res Resolver) func(ctx context.Conte
 		if len(allowed) == 0 {
 			return nil, refusal
 		}
-		if f.guard.policy == PrivateFlag && internalClass(allowed) != "" {
-			markInternal(ctx) // allowed for this domain only: not an answer to share
-		}
+		markTouched(ctx, allowed) // a shared answer goes only to discoveries allowed these too
 		if dial.ResolvesRemotely() && net.ParseIP(host) == nil {
 			return dial.DialContext(ctx, network, addr)
 		}

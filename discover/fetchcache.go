@@ -3,15 +3,21 @@ package discover
 import (
 	"context"
 	"errors"
+	"net/netip"
+	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/mailscout/mailscout/internal/netaddr"
 )
 
 // fetchCache shares autoconfig documents between the discoveries of an engine: a provider's
 // autoconfig file, which every one of its customers' discoveries asks for, is fetched once.
-// A fetch is shared only when it says something about the URL (a document, or an HTTP status)
-// and touched no internal address (the guard's decision for one domain is not another's).
+// A fetch is shared only when it says something about the URL (a document, or an HTTP status),
+// and only with discoveries whose guard allows every non-public class of address it touched:
+// an intranet domain's document, fetched from a private address its own records point at, is
+// shared with the other domains whose own addresses are private too (a hosting provider's
+// customers on an internal network), never with a domain that may not reach such addresses.
 type fetchCache struct {
 	ttl     time.Duration
 	mu      sync.Mutex
@@ -23,6 +29,7 @@ type fetchEntry struct {
 	res     fetchResult
 	err     error
 	share   bool
+	touched []netaddr.Class // the non-public classes of address the fetch connected to
 	expires time.Time
 }
 
@@ -30,8 +37,9 @@ func newFetchCache(ttl time.Duration) *fetchCache {
 	return &fetchCache{ttl: ttl, entries: map[string]*fetchEntry{}}
 }
 
-// get returns url's document, fetching it with fetch unless another discovery has (or is).
-func (c *fetchCache) get(ctx context.Context, url string, fetch func(context.Context) (fetchResult, error)) (fetchResult, error) {
+// get returns url's document, fetching it with fetch unless another discovery has (or is) and
+// may reports that this discovery may use a fetch that touched those classes of address.
+func (c *fetchCache) get(ctx context.Context, url string, may func([]netaddr.Class) bool, fetch func(context.Context) (fetchResult, error)) (fetchResult, error) {
 	if c.ttl <= 0 {
 		return fetch(ctx)
 	}
@@ -47,10 +55,11 @@ func (c *fetchCache) get(ctx context.Context, url string, fetch func(context.Con
 		e = &fetchEntry{ready: make(chan struct{})}
 		c.entries[url] = e
 		c.mu.Unlock()
-		var internal atomic.Bool
-		e.res, e.err = fetch(context.WithValue(ctx, internalKey{}, &internal))
+		t := &touched{}
+		e.res, e.err = fetch(context.WithValue(ctx, touchedKey{}, t))
+		e.touched = t.list()
 		var status *httpStatusError
-		e.share = !internal.Load() && (e.err == nil || errors.As(e.err, &status))
+		e.share = e.err == nil || errors.As(e.err, &status)
 		c.mu.Lock()
 		if e.share {
 			e.expires = time.Now().Add(c.ttl)
@@ -67,7 +76,7 @@ func (c *fetchCache) get(ctx context.Context, url string, fetch func(context.Con
 	case <-ctx.Done():
 		return fetchResult{}, ctx.Err()
 	}
-	if !e.share {
+	if !e.share || !may(e.touched) {
 		return fetch(ctx)
 	}
 	return e.res, e.err
@@ -82,12 +91,32 @@ func (c *fetchCache) sweep() {
 	}
 }
 
-// internalKey marks, in a fetch's context, that a connection went to a non-public address.
-type internalKey struct{}
+// touchedKey carries, in a fetch's context, the classes of non-public address it connected to.
+type touchedKey struct{}
 
-func markInternal(ctx context.Context) {
-	if b, ok := ctx.Value(internalKey{}).(*atomic.Bool); ok {
-		b.Store(true)
+type touched struct {
+	mu      sync.Mutex
+	classes []netaddr.Class
+}
+
+func (t *touched) list() []netaddr.Class {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.classes)
+}
+
+// markTouched records that a fetch may connect to addrs (their non-public classes).
+func markTouched(ctx context.Context, addrs []netip.Addr) {
+	t, ok := ctx.Value(touchedKey{}).(*touched)
+	if !ok {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, a := range addrs {
+		if c := netaddr.Classify(a); c != netaddr.Public && !slices.Contains(t.classes, c) {
+			t.classes = append(t.classes, c)
+		}
 	}
 }
 

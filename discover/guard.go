@@ -74,6 +74,18 @@ func (g *guard) allowed(ctx context.Context, ip netip.Addr) (bool, netaddr.Class
 	return slices.Contains(g.ownClasses(ctx), c), c
 }
 
+// allowsClasses reports whether connections to addresses of every one of classes are allowed.
+func (g *guard) allowsClasses(ctx context.Context, classes []netaddr.Class) bool {
+	for _, c := range classes {
+		switch {
+		case c == netaddr.Public || g.policy == PrivateAllow:
+		case g.policy == PrivateRefuse, !slices.Contains(g.ownClasses(ctx), c):
+			return false
+		}
+	}
+	return true
+}
+
 // filter keeps the addresses that may be connected to; when none may, the refusal says why.
 func (g *guard) filter(ctx context.Context, host string, addrs []netip.Addr) ([]netip.Addr, error) {
 	var ok []netip.Addr

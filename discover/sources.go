@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/net/publicsuffix"
 
+	"github.com/mailscout/mailscout/internal/netaddr"
 	"github.com/mailscout/mailscout/probe"
 )
 
@@ -141,7 +142,8 @@ func (s *scheduler) startAutoconfig(kind, u string, trust, bound int, untrustedP
 		f := finding{kind: kind, trust: trust, untrustedPath: untrustedPath}
 		fctx, cancel := context.WithTimeout(ctx, s.opts.FetchTimeout)
 		defer cancel()
-		f.fetched, f.err = s.e.fetches.get(fctx, u, func(ctx context.Context) (fetchResult, error) { return s.fetcher.fetch(ctx, u) })
+		may := func(classes []netaddr.Class) bool { return s.guard.allowsClasses(fctx, classes) }
+		f.fetched, f.err = s.e.fetches.get(fctx, u, may, func(ctx context.Context) (fetchResult, error) { return s.fetcher.fetch(ctx, u) })
 		if f.err == nil {
 			f.doc, f.err = ParseAutoconfig(f.fetched.Body, s.target.Domain)
 		}

@@ -172,6 +172,18 @@ func TestSharedEndpointsProbedOnce(t *testing.T) {
 			t.Errorf("%s: %d connections for 100 domains, want 1", ep, n)
 		}
 	}
+	// The provider's autoconfig file is fetched once too. Its server has a non-public
+	// (documentation) address, which every customer's own MX host shares: the guard allows
+	// each of them that class, so each may use the one fetch.
+	fetches := 0
+	for _, u := range w.WebRequests() {
+		if strings.HasPrefix(u, "https://autoconfig.hoster.example/") {
+			fetches++
+		}
+	}
+	if fetches != 1 {
+		t.Errorf("the provider's autoconfig file was fetched %d times for 100 domains, want 1", fetches)
+	}
 }
 
 // Politeness is global: however many domains lead to one address, never more than PerIP

@@ -58,7 +58,7 @@ type dispatcher struct {
 	lingering map[net.Conn]struct{} // sessions said goodbye to, waiting for the server to close
 
 	connections atomic.Int64 // every TCP connection opened
-	cacheHits   atomic.Int64 // results handed out without a connection of their own
+	sharedHits  atomic.Int64 // jobs answered without a connection of their own: cache or a flight joined
 }
 
 // endpoint is what a shared probe result is keyed by: the same (protocol, host, port,
@@ -183,11 +183,12 @@ func (d *dispatcher) add(j *job) {
 	ep := endpoint{j.target.Protocol, j.target.Host, j.target.Port, j.target.Security}
 	if j.creds == nil {
 		if c, ok := d.cache[ep]; ok && time.Now().Before(c.expires) {
-			d.cacheHits.Add(1)
+			d.sharedHits.Add(1)
 			j.deliver(jobResult{job: j, r: c.r, shared: true})
 			return
 		}
 		if f, ok := d.flights[ep]; ok {
+			d.sharedHits.Add(1)
 			j.flight = f
 			f.jobs = append(f.jobs, j)
 			if j.prio.less(f.prio) && f.state == queued {

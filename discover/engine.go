@@ -40,7 +40,7 @@ type Engine struct {
 type Stats struct {
 	Discoveries int64 // discoveries run
 	Connections int64 // TCP connections opened to mail servers
-	SharedHits  int64 // probe results answered from the cache, without a connection
+	SharedHits  int64 // probes answered by another discovery's, without a connection: from the result cache or by joining one under way
 }
 
 // NewEngine makes an engine from the engine-wide fields of opts (see Options).
@@ -75,7 +75,7 @@ func (e *Engine) Close() error {
 
 // Stats returns the engine's counters.
 func (e *Engine) Stats() Stats {
-	return Stats{Discoveries: e.runs.Load(), Connections: e.disp.connections.Load(), SharedHits: e.disp.cacheHits.Load()}
+	return Stats{Discoveries: e.runs.Load(), Connections: e.disp.connections.Load(), SharedHits: e.disp.sharedHits.Load()}
 }
 
 // Run discovers how to connect to the mail of target (an address or a domain) with a one-off

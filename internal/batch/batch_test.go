@@ -71,6 +71,13 @@ func hostingWorld(t testing.TB) (*mailsim.World, discover.Options) {
 // runBatch runs a batch on a fresh engine and returns its output lines, decoded.
 func runBatch(t testing.TB, o discover.Options, input string, mut func(*Options)) ([]map[string]any, Progress) {
 	t.Helper()
+	lines, prog, _ := runBatchStats(t, o, input, mut)
+	return lines, prog
+}
+
+// runBatchStats is runBatch, also returning the engine's counters.
+func runBatchStats(t testing.TB, o discover.Options, input string, mut func(*Options)) ([]map[string]any, Progress, discover.Stats) {
+	t.Helper()
 	e, err := discover.NewEngine(o)
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +107,7 @@ func runBatch(t testing.TB, o discover.Options, input string, mut func(*Options)
 		t.Fatal(err)
 	}
 	slices.SortFunc(lines, func(a, b map[string]any) int { return int(a["input_line"].(float64) - b["input_line"].(float64)) })
-	return lines, prog
+	return lines, prog, e.Stats()
 }
 
 // customers lists n targets; format takes the customer's number (as often as it has %[1]d).
@@ -152,7 +159,8 @@ func TestLines(t *testing.T) {
 func TestSharedEndpointsProbedOnce(t *testing.T) {
 	w, o := hostingWorld(t)
 	before := w.AcceptedAt()
-	lines, _ := runBatch(t, o, customers(100, "user%[1]d@c%[1]d.shared.example"), nil)
+	// All 100 at once, so that most of them join a probe under way rather than find it cached.
+	lines, _, stats := runBatchStats(t, o, customers(100, "user%[1]d@c%[1]d.shared.example"), func(o *Options) { o.InFlight = 100 })
 	if len(lines) != 100 {
 		t.Fatalf("%d lines", len(lines))
 	}
@@ -183,6 +191,11 @@ func TestSharedEndpointsProbedOnce(t *testing.T) {
 	}
 	if fetches != 1 {
 		t.Errorf("the provider's autoconfig file was fetched %d times for 100 domains, want 1", fetches)
+	}
+	// Every one of those endpoint uses but the first is counted as shared, whether it joined
+	// the probe under way or came from the cache.
+	if stats.SharedHits < 4*99 {
+		t.Errorf("%d shared probe results, want at least %d (4 endpoints × 99 domains)", stats.SharedHits, 4*99)
 	}
 }
 

@@ -40,6 +40,7 @@ func runBatch(args []string, stdout, stderr io.Writer) int {
 	shard := fs.String("shard", "", "I/N: process only shard I (0-based) of N; N machines given the same list split it with no coordination")
 	inFlight := fs.Int("in-flight", 64, "discoveries running at once")
 	rate := fs.Float64("rate", 0, "new connections per second over the whole batch (0: no ceiling)")
+	dnsRate := fs.Float64("dns-rate", 0, "DNS questions per second sent to the resolver over the whole batch (0: no ceiling; authoritative servers' rate limiting drops answers beyond a few hundred per second)")
 	progressJSON := fs.Bool("progress-json", false, "write progress events as JSON Lines to standard error")
 	summary := fs.Bool("summary", false, "when done, print the summary table (as 'mailscout summarize' does) to standard error")
 	demo := fs.Bool("demo", false, "run against the built-in demo world instead of the Internet (try: printf 'srv.example\\nguess.example\\n' | mailscout batch --demo)")
@@ -55,9 +56,9 @@ func runBatch(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageError(stderr, fs, err.Error())
 	}
-	opts.Rate = *rate
-	if *rate < 0 || *inFlight < 1 {
-		return usageError(stderr, fs, "--rate must not be negative and --in-flight must be at least 1")
+	opts.Rate, opts.DNSRate = *rate, *dnsRate
+	if *rate < 0 || *dnsRate < 0 || *inFlight < 1 {
+		return usageError(stderr, fs, "--rate and --dns-rate must not be negative and --in-flight must be at least 1")
 	}
 	if *resume && *output == "" {
 		return usageError(stderr, fs, "--resume needs --output FILE (the results so far)")

@@ -33,59 +33,12 @@ documentation (TEST-NET) addresses, and keeps results in memory unless --db is g
 With --listen HOST:0 the port is chosen by the system; the address is printed on stderr.`
 
 func runServe(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("serve", serveSynopsis, stderr)
-	var df discoverFlags
-	shareDiscoverFlags(fs, &df)
-	cfg := serve.DefaultConfig()
-	listen := fs.String("listen", "127.0.0.1:8025", "address to listen on (HOST:0 picks a free port, printed on stderr)")
-	demo := fs.Bool("demo", false, "serve the built-in demo world (implies --allow-private; results in memory unless --db is given)")
-	fs.BoolVar(&cfg.AllowPrivate, "allow-private", false, "let targets reach loopback, private, link-local and other non-public addresses (only where no stranger can use the service)")
-	fs.StringVar(&cfg.DB, "db", "mailscout.db", `SQLite database for results and history ("" keeps them in memory)`)
-	fs.DurationVar(&cfg.Retention, "retention", cfg.Retention, "how long results are kept")
-	fs.DurationVar(&cfg.CacheTTL, "cache-ttl", cfg.CacheTTL, "how long a discovery answers identical requests (and the engine reuses probe results)")
-	fs.IntVar(&cfg.CacheEntries, "cache-entries", cfg.CacheEntries, "discoveries kept in memory at most")
-	fs.IntVar(&cfg.MaxConcurrent, "max-concurrent", cfg.MaxConcurrent, "discoveries running at once; more get 503 busy with Retry-After")
-	fs.Float64Var(&cfg.RateLimit, "rate-limit", cfg.RateLimit, "requests per second one client (IPv4 address or IPv6 /64) may make to the endpoints that start work; 0 for none")
-	fs.IntVar(&cfg.RateBurst, "rate-burst", cfg.RateBurst, "requests one client may make at once before --rate-limit applies")
-	fs.Float64Var(&cfg.Engine.Rate, "connect-rate", 0, "new connections per second to mail servers over the whole service; 0 for no bound")
-	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", cfg.RequestTimeout, "how long an API or page request waits for its discovery (which goes on and is cached)")
-	fs.DurationVar(&cfg.ClientWait, "client-wait", cfg.ClientWait, "how long a mail client's autoconfig/Autodiscover/profile request waits (Thunderbird gives up after 5s)")
-	domains := fs.String("domains", "", "comma-separated domains the mail-client endpoints answer for (default: any)")
-	fs.BoolVar(&cfg.AllowLogin, "allow-login", false, "accept credentials in POST /v1/discover (only over TLS; never logged or stored)")
-	fs.BoolVar(&cfg.TrustProxyHeaders, "trust-proxy-headers", false, "behind a reverse proxy: take the client from X-Forwarded-For and the scheme from X-Forwarded-Proto")
-	tlsCert := fs.String("tls-cert", "", "PEM certificate (chain) file: serve HTTPS")
-	tlsKey := fs.String("tls-key", "", "PEM private key file for --tls-cert")
-	fs.StringVar(&cfg.ProfileIdentifier, "profile-id", cfg.ProfileIdentifier, "reverse-DNS identifier prefix of Apple profiles")
-	fs.StringVar(&cfg.Organization, "organization", cfg.Organization, "publisher shown in Apple profiles")
-	logFormat := fs.String("log-format", "text", "log format on stderr: text or json")
-	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
-	shutdown := fs.Duration("shutdown-timeout", 25*time.Second, "on SIGTERM, how long running requests get to finish")
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return flagExit(err)
+	set, code := parseServe(args, stderr)
+	if set == nil {
+		return code
 	}
-	if len(pos) > 0 {
-		return usageError(stderr, fs, fmt.Sprintf("serve takes no arguments, not %q", pos))
-	}
-	dbSet := false
-	fs.Visit(func(f *flag.Flag) { dbSet = dbSet || f.Name == "db" })
-	opts, err := df.options()
-	if err != nil {
-		return usageError(stderr, fs, err.Error())
-	}
-	log, err := newLogger(stderr, *logFormat, *logLevel)
-	if err != nil {
-		return usageError(stderr, fs, err.Error())
-	}
-	opts.Probe.Transcript = true // the page shows every dialogue
-	cfg.Engine, cfg.Deadline, cfg.AllowInsecure, cfg.Logger = opts, opts.Deadline, opts.AllowInsecure, log
-	cfg.Engine.CacheTTL = cfg.CacheTTL
-	if *domains != "" {
-		for _, d := range strings.Split(*domains, ",") {
-			cfg.Domains = append(cfg.Domains, strings.TrimSpace(d))
-		}
-	}
-	if *demo {
+	cfg := set.cfg
+	if set.demo {
 		world, err := mailsim.StartWorld(mailsim.DemoSpec())
 		if err != nil {
 			fmt.Fprintf(stderr, "mailscout serve: starting the demo world: %v\n", err)
@@ -100,7 +53,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		for _, d := range demoDomains {
 			cfg.Examples = append(cfg.Examples, "alice@"+d)
 		}
-		if !dbSet {
+		if !set.dbSet {
 			cfg.DB = ""
 		}
 	}
@@ -111,11 +64,82 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	if err := serve.Run(ctx, srv, serve.Listen{Addr: *listen, TLSCert: *tlsCert, TLSKey: *tlsKey, ShutdownTimeout: *shutdown, Stderr: stderr}); err != nil {
+	set.listen.Stderr = stderr
+	if err := serve.Run(ctx, srv, set.listen); err != nil {
 		fmt.Fprintf(stderr, "mailscout serve: %v\n", err)
 		return exitNotWorks
 	}
 	return exitWorks
+}
+
+// serveSetup is what serve's command line asks for.
+type serveSetup struct {
+	cfg         serve.Config
+	listen      serve.Listen
+	demo, dbSet bool
+}
+
+// parseServe reads serve's flags; a nil setup comes with the exit code (usage, or --help).
+func parseServe(args []string, stderr io.Writer) (*serveSetup, int) {
+	fs := newFlagSet("serve", serveSynopsis, stderr)
+	var df discoverFlags
+	shareDiscoverFlags(fs, &df)
+	cfg := serve.DefaultConfig()
+	listen := fs.String("listen", "127.0.0.1:8025", "address to listen on (HOST:0 picks a free port, printed on stderr)")
+	demo := fs.Bool("demo", false, "serve the built-in demo world (implies --allow-private; results in memory unless --db is given)")
+	fs.BoolVar(&cfg.AllowPrivate, "allow-private", false, "let targets reach loopback, private, link-local and other non-public addresses (only where no stranger can use the service)")
+	fs.StringVar(&cfg.DB, "db", "mailscout.db", `SQLite database for results and history ("" keeps them in memory)`)
+	fs.DurationVar(&cfg.Retention, "retention", cfg.Retention, "how long results are kept")
+	fs.DurationVar(&cfg.CacheTTL, "cache-ttl", cfg.CacheTTL, "how long a discovery answers identical requests (and the engine reuses probe results)")
+	fs.IntVar(&cfg.CacheEntries, "cache-entries", cfg.CacheEntries, "discoveries kept in memory at most")
+	fs.IntVar(&cfg.MaxConcurrent, "max-concurrent", cfg.MaxConcurrent, "discoveries running at once; more get 503 busy with Retry-After")
+	fs.Float64Var(&cfg.RateLimit, "rate-limit", cfg.RateLimit, "requests per second one client (IPv4 address or IPv6 /64) may make to the endpoints that start work; 0 for none")
+	fs.IntVar(&cfg.RateBurst, "rate-burst", cfg.RateBurst, "requests one client may make at once before --rate-limit applies")
+	connectRate := fs.Float64("connect-rate", 0, "new connections per second to mail servers over the whole service; 0 for no bound")
+	dnsRate := fs.Float64("dns-rate", 0, "DNS questions per second sent to the resolver over the whole service; 0 for no bound")
+	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", cfg.RequestTimeout, "how long an API or page request waits for its discovery (which goes on and is cached)")
+	fs.DurationVar(&cfg.ClientWait, "client-wait", cfg.ClientWait, "how long a mail client's autoconfig/Autodiscover/profile request waits (Thunderbird gives up after 5s)")
+	domains := fs.String("domains", "", "comma-separated domains the mail-client endpoints answer for (default: any)")
+	fs.BoolVar(&cfg.AllowLogin, "allow-login", false, "accept credentials in POST /v1/discover (only over TLS; never logged or stored)")
+	fs.BoolVar(&cfg.TrustProxyHeaders, "trust-proxy-headers", false, "behind a reverse proxy: take the client from X-Forwarded-For and the scheme from X-Forwarded-Proto")
+	tlsCert := fs.String("tls-cert", "", "PEM certificate (chain) file: serve HTTPS")
+	tlsKey := fs.String("tls-key", "", "PEM private key file for --tls-cert")
+	fs.StringVar(&cfg.ProfileIdentifier, "profile-id", cfg.ProfileIdentifier, "reverse-DNS identifier prefix of Apple profiles")
+	fs.StringVar(&cfg.Organization, "organization", cfg.Organization, "publisher shown in Apple profiles")
+	logFormat := fs.String("log-format", "text", "log format on stderr: text or json")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	shutdown := fs.Duration("shutdown-timeout", 25*time.Second, "on SIGTERM, how long running requests get to finish")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return nil, flagExit(err)
+	}
+	if len(pos) > 0 {
+		return nil, usageError(stderr, fs, fmt.Sprintf("serve takes no arguments, not %q", pos))
+	}
+	dbSet := false
+	fs.Visit(func(f *flag.Flag) { dbSet = dbSet || f.Name == "db" })
+	opts, err := df.options()
+	if err != nil {
+		return nil, usageError(stderr, fs, err.Error())
+	}
+	log, err := newLogger(stderr, *logFormat, *logLevel)
+	if err != nil {
+		return nil, usageError(stderr, fs, err.Error())
+	}
+	opts.Probe.Transcript = true // the page shows every dialogue
+	cfg.Engine, cfg.Deadline, cfg.AllowInsecure, cfg.Logger = opts, opts.Deadline, opts.AllowInsecure, log
+	cfg.Engine.CacheTTL = cfg.CacheTTL
+	cfg.Engine.Rate, cfg.Engine.DNSRate = *connectRate, *dnsRate
+	if *connectRate < 0 || *dnsRate < 0 {
+		return nil, usageError(stderr, fs, "--connect-rate and --dns-rate must not be negative")
+	}
+	if *domains != "" {
+		for _, d := range strings.Split(*domains, ",") {
+			cfg.Domains = append(cfg.Domains, strings.TrimSpace(d))
+		}
+	}
+	return &serveSetup{cfg: cfg, demo: *demo, dbSet: dbSet,
+		listen: serve.Listen{Addr: *listen, TLSCert: *tlsCert, TLSKey: *tlsKey, ShutdownTimeout: *shutdown}}, 0
 }
 
 // shareDiscoverFlags gives serve the engine-wide flags of discover (timeouts, TLS bounds, CA,

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // dnsCache is the engine's resolver: every question is asked once while its answer lives (its
@@ -16,6 +18,7 @@ type dnsCache struct {
 	next    Resolver
 	ctx     context.Context // the engine's: a lookup outlives any one discovery that asked
 	sem     chan struct{}
+	limiter *rate.Limiter // Options.DNSRate; nil for none
 	mu      sync.Mutex
 	entries map[dnsKey]*dnsEntry
 	max     int // entries kept; expired ones are swept when it is reached
@@ -25,6 +28,14 @@ type dnsCache struct {
 type dnsKey struct {
 	qtype byte // 'M' MX, 'S' SRV, 'A' addresses
 	name  string
+}
+
+// questions is how many DNS questions the lookup sends: an address lookup asks for A and AAAA.
+func (k dnsKey) questions() int {
+	if k.qtype == 'A' {
+		return 2
+	}
+	return 1
 }
 
 type dnsEntry struct {
@@ -43,8 +54,12 @@ const (
 	failureCacheTTL = 5 * time.Second // a resolver failure is retried soon
 )
 
-func newDNSCache(ctx context.Context, next Resolver, lookups, max int) *dnsCache {
-	return &dnsCache{next: next, ctx: ctx, sem: make(chan struct{}, lookups), entries: map[dnsKey]*dnsEntry{}, max: max}
+func newDNSCache(ctx context.Context, next Resolver, lookups, maxEntries int, perSecond float64) *dnsCache {
+	c := &dnsCache{next: next, ctx: ctx, sem: make(chan struct{}, lookups), entries: map[dnsKey]*dnsEntry{}, max: maxEntries}
+	if perSecond > 0 {
+		c.limiter = rate.NewLimiter(rate.Limit(perSecond), max(2, int(perSecond))) // an address lookup is 2
+	}
+	return c
 }
 
 func cached[T any](c *dnsCache, ctx context.Context, k dnsKey, ask func(context.Context) (Answer[T], error)) (Answer[T], error) {
@@ -60,7 +75,7 @@ func cached[T any](c *dnsCache, ctx context.Context, k dnsKey, ask func(context.
 		e = &dnsEntry{ready: make(chan struct{})}
 		c.entries[k] = e
 		c.wg.Go(func() {
-			c.fill(e, func(ctx context.Context) (any, time.Duration, error) {
+			c.fill(e, k.questions(), func(ctx context.Context) (any, time.Duration, error) {
 				a, err := ask(ctx)
 				return a, a.TTL, err
 			})
@@ -77,13 +92,18 @@ func cached[T any](c *dnsCache, ctx context.Context, k dnsKey, ask func(context.
 }
 
 // fill runs one lookup under the concurrency bound and publishes its answer.
-func (c *dnsCache) fill(e *dnsEntry, ask func(context.Context) (any, time.Duration, error)) {
+func (c *dnsCache) fill(e *dnsEntry, questions int, ask func(context.Context) (any, time.Duration, error)) {
 	var val any
 	var ttl time.Duration
 	var err error
 	select {
 	case c.sem <- struct{}{}:
-		val, ttl, err = ask(c.ctx)
+		if c.limiter != nil {
+			err = c.limiter.WaitN(c.ctx, questions)
+		}
+		if err == nil {
+			val, ttl, err = ask(c.ctx)
+		}
 		<-c.sem
 	case <-c.ctx.Done():
 		err = c.ctx.Err()

@@ -59,7 +59,7 @@ func NewEngine(opts Options) (*Engine, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Engine{opts: opts, ctx: ctx, cancel: cancel}
 	lookups, flights := descriptorBudget(opts.Concurrency)
-	e.dns = newDNSCache(ctx, opts.Resolver, lookups, dnsCacheEntries)
+	e.dns = newDNSCache(ctx, opts.Resolver, lookups, dnsCacheEntries, opts.DNSRate)
 	e.disp = newDispatcher(ctx, opts, flights)
 	e.fetches = newFetchCache(opts.CacheTTL)
 	return e, nil

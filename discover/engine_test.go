@@ -63,3 +63,20 @@ func TestEngineSharesProbesUnderWay(t *testing.T) {
 		t.Errorf("SharedHits = %d, want at least %d", got, min)
 	}
 }
+
+// DNSRate bounds the questions sent to the resolver: at one question per 1,000 s, a discovery
+// asks no more than the limiter's burst (two: an address lookup is an A and an AAAA question)
+// before its deadline, where it would otherwise ask dozens.
+func TestEngineDNSRate(t *testing.T) {
+	w, o := startWorld(t, mailsim.WorldSpec{Zones: []mailsim.Zone{{Domain: "one.example"}}})
+	o.DNSRate = 0.001
+	o.Deadline = 300 * time.Millisecond
+	before := w.DNSQueries()
+	r, _ := discover.Run(context.Background(), "a@one.example", o)
+	if r == nil {
+		t.Fatal("no report")
+	}
+	if n := w.DNSQueries() - before; n < 1 || n > 2 {
+		t.Errorf("%d DNS questions, want 1 or 2", n)
+	}
+}

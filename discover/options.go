@@ -27,6 +27,11 @@ type Options struct {
 	Concurrency, PerIP int
 	// Rate, when positive, bounds new connections per second over the whole engine.
 	Rate float64
+	// DNSRate, when positive, bounds the DNS questions per second the engine sends to its
+	// resolver (answers from its cache cost nothing): a batch of thousands of domains must not
+	// trip an authoritative server's response-rate limiting, which drops answers and would turn
+	// healthy domains into dns_failed.
+	DNSRate float64
 	// CacheTTL is how long an endpoint's probe result is reused by later discoveries of the
 	// same engine (default 10 minutes); a one-off Run has no later discoveries.
 	CacheTTL time.Duration
@@ -111,7 +116,7 @@ func (o *Options) validate() error {
 	if o.Deadline < 0 || o.FetchTimeout < 0 || o.CacheTTL < 0 {
 		return errors.New("durations must be positive")
 	}
-	if o.Concurrency < 0 || o.PerIP < 0 || o.Rate < 0 {
+	if o.Concurrency < 0 || o.PerIP < 0 || o.Rate < 0 || o.DNSRate < 0 {
 		return errors.New("concurrency, per-address limit and rate must be positive")
 	}
 	for _, p := range o.Protocols {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mailscout/mailscout/discover"
 	"github.com/mailscout/mailscout/mailsim"
+	"github.com/mailscout/mailscout/probe"
 )
 
 // Two discoveries of one engine that name the same endpoints at the same time share one probe
@@ -78,5 +79,51 @@ func TestEngineDNSRate(t *testing.T) {
 	}
 	if n := w.DNSQueries() - before; n < 1 || n > 2 {
 		t.Errorf("%d DNS questions, want 1 or 2", n)
+	}
+}
+
+// Engine.Probe runs single endpoints under the engine's politeness and shares its results.
+func TestEngineProbe(t *testing.T) {
+	cfg := func(p mailsim.Protocol, m mailsim.Mode) mailsim.Config {
+		return mailsim.Config{Protocol: p, Mode: m, AuthAfterTLS: []string{"PLAIN"}, GreetingDelay: 50 * time.Millisecond}
+	}
+	w, o := startWorld(t, mailsim.WorldSpec{Hosts: []mailsim.Host{{Name: "mail.one.example", Services: []mailsim.Service{
+		{Port: 465, Config: cfg(mailsim.SMTP, mailsim.TLS)},
+		{Port: 587, Config: cfg(mailsim.SMTP, mailsim.StartTLS)},
+		{Port: 993, Config: cfg(mailsim.IMAP, mailsim.TLS)},
+	}}}})
+	o.PerIP = 1
+	e, err := discover.NewEngine(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	addrs := w.Addrs("mail.one.example")
+	targets := []probe.Target{
+		{Protocol: probe.SMTP, Host: "mail.one.example", Port: 465, Security: probe.TLS, Addrs: addrs},
+		{Protocol: probe.SMTP, Host: "mail.one.example", Port: 587, Security: probe.StartTLS, Addrs: addrs},
+		{Protocol: probe.IMAP, Host: "mail.one.example", Port: 993, Security: probe.TLS, Addrs: addrs},
+	}
+	rs := e.Probe(context.Background(), targets...)
+	for i, r := range rs {
+		if !r.OK || r.Port != targets[i].Port {
+			t.Errorf("result %d: port %d ok=%v %s", i, r.Port, r.OK, r.Error)
+		}
+	}
+	if n := w.MaxConcurrent("mail.one.example"); n != 1 {
+		t.Errorf("%d sessions at once with PerIP 1", n)
+	}
+	conns := e.Stats().Connections
+	again := e.Probe(context.Background(), targets[2])
+	if !again[0].OK || e.Stats().Connections != conns || e.Stats().SharedHits < 1 {
+		t.Errorf("a second probe within CacheTTL connected again (%d → %d connections) or failed: %s",
+			conns, e.Stats().Connections, again[0].Error)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	fresh := probe.Target{Protocol: probe.SMTP, Host: "mail.one.example", Port: 2525, Security: probe.Plain, Addrs: addrs}
+	if r := e.Probe(ctx, fresh)[0]; r.OK || r.ErrorKind != probe.KindCanceled {
+		t.Errorf("a canceled probe: ok=%v %s %s", r.OK, r.ErrorKind, r.Error)
 	}
 }

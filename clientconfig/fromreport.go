@@ -11,8 +11,9 @@ import (
 // FromReport takes from a discovery report what a mail client should be given: the usable
 // configurations, recommended ones first, then the rest in rank order. An insecure
 // configuration is included only when the report recommends it (the caller allowed insecure
-// servers); nothing unusable ever is. Usernames become templates where they are the address
-// or its local part, so the document serves every user of the domain.
+// servers); nothing unusable ever is, and nothing a client should not take without asking its
+// user (see trustworthy). Usernames become templates where they are the address or its local
+// part, so the document serves every user of the domain.
 func FromReport(r *discover.Report) Account {
 	t, _ := discover.ParseTarget(r.Target)
 	a := Account{Email: t.Address, Domain: r.Domain, DisplayName: t.DomainUnicode}
@@ -31,6 +32,7 @@ func FromReport(r *discover.Report) Account {
 	for i := range r.Configs {
 		c := &r.Configs[i]
 		switch {
+		case !trustworthy(c):
 		case recommended(c):
 			first = append(first, c)
 		case c.Verdict == discover.Usable:
@@ -51,6 +53,20 @@ func FromReport(r *discover.Report) Account {
 		return strings.Compare(x.Protocol, y.Protocol) // "imap" < "pop3"
 	})
 	return a
+}
+
+// trustworthy reports whether a document may name c. A document from a setup service is taken
+// without question, so it must not launder a host outside the user's domain that discovery
+// found only over an untrusted path — a plain-HTTP autoconfig file anyone on the path could have
+// written, an unsigned SRV record (RFC 8314 §5.1) — where a client would have to ask its user.
+// A provider's own autoconfig, fetched over HTTPS from the domain of the MX hosts, stays:
+// Thunderbird takes that one itself without asking (its forMX lookup). Hosts inside the domain
+// stay whatever named them: the verdict already proved TLS with a valid certificate for them.
+func trustworthy(c *discover.Config) bool {
+	if !c.HasWarning(discover.WarnUntrustedHost) {
+		return true
+	}
+	return slices.Contains(c.Sources, discover.SourceProvider) && !c.HasWarning(discover.WarnHTTPSource)
 }
 
 // logins are the ways to log in that a probe saw: the SASL mechanisms, IMAP's LOGIN command

@@ -149,6 +149,9 @@ func (s *scheduler) hostReports() []HostReport {
 		}
 		hr := HostReport{Host: name, Addresses: []string{}, Authentic: h.authentic, Internal: string(internalClass(h.addrs))}
 		for _, a := range h.addrs {
+			if s.opts.Private == PrivateRefuse && netaddr.Classify(a) != netaddr.Public {
+				continue // withheld: see PrivateRefuse
+			}
 			hr.Addresses = append(hr.Addresses, a.String())
 		}
 		if h.err != nil {

@@ -11,7 +11,8 @@ import (
 )
 
 // InternalAddressError says a connection was not made because the address is not public and
-// the policy does not allow it.
+// the policy does not allow it. Under PrivateRefuse, Addr is left out (the zero Addr): a
+// service facing strangers must not tell them what its resolver says about internal names.
 type InternalAddressError struct {
 	Host  string
 	Addr  netip.Addr
@@ -19,6 +20,9 @@ type InternalAddressError struct {
 }
 
 func (e *InternalAddressError) Error() string {
+	if !e.Addr.IsValid() {
+		return fmt.Sprintf("refused to connect to %s: it resolves to a %s address, not on the public Internet", e.Host, e.Class)
+	}
 	return fmt.Sprintf("refused to connect to %s (%s): a %s address, not on the public Internet", e.Host, e.Addr, e.Class)
 }
 
@@ -95,6 +99,9 @@ func (g *guard) filter(ctx context.Context, host string, addrs []netip.Addr) ([]
 			ok = append(ok, a)
 		} else if refusal == nil {
 			refusal = &InternalAddressError{Host: host, Addr: a, Class: c}
+			if g.policy == PrivateRefuse {
+				refusal.(*InternalAddressError).Addr = netip.Addr{}
+			}
 		}
 	}
 	return ok, refusal

@@ -1,6 +1,7 @@
 package discover_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -152,6 +153,15 @@ func TestHostileDomains(t *testing.T) {
 		p := find(r, probe.IMAP, "lo.loop.example", 993, probe.TLS)
 		if p == nil || p.ErrorKind != probe.KindNotAllowed || p.Address != "" {
 			t.Errorf("loopback SRV target probed under PrivateRefuse: %+v", p)
+		}
+		// Nor does the report say what the address was: a service's resolver may know internal
+		// names that strangers must not map.
+		js, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(js), "127.0.0.9") {
+			t.Errorf("the report under PrivateRefuse shows the refused address:\n%s", js)
 		}
 	})
 

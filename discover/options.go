@@ -80,7 +80,9 @@ const (
 	// addresses are refused under the same rule.
 	PrivateFlag PrivatePolicy = iota
 	// PrivateRefuse never connects to them (a service exposed to strangers must not be steered
-	// at its own network): the probe fails with kind not_allowed, and fetches are refused.
+	// at its own network): the probe fails with kind not_allowed, and fetches are refused. The
+	// report then never shows a non-public address (not in dns.hosts, not in an error): a
+	// stranger must not learn what the service's resolver says about internal names.
 	PrivateRefuse
 	// PrivateAllow connects anywhere without a word.
 	PrivateAllow

@@ -5,7 +5,8 @@
 // the service mode uses it to refuse such targets outright.
 //
 // The ranges are IANA's special-purpose address registries (RFC 6890 and its updates); IPv4
-// addresses embedded in IPv6 (mapped, NAT64, 6to4) are judged by the IPv4 address inside.
+// addresses embedded in IPv6 (mapped, NAT64, 6to4) are judged by the IPv4 address inside;
+// the deprecated IPv4-compatible (::/96) and the translated (::ffff:0:0:0/96) forms are reserved.
 // net/netip knows some of these (IsPrivate, IsLoopback, …) but not the shared, documentation,
 // benchmarking and reserved ranges, so the table is written out here.
 package netaddr
@@ -59,8 +60,10 @@ var table = func() []prefixClass {
 		{"240.0.0.0/4", Reserved}, // includes 255.255.255.255
 		{"::/128", Unspecified},
 		{"::1/128", Loopback},
-		{"100::/64", Reserved},  // discard-only
-		{"2001::/23", Reserved}, // IETF protocol assignments (Teredo, ORCHID, …)
+		{"::/96", Reserved},           // IPv4-compatible, deprecated (RFC 4291 §2.5.5.1): never routed
+		{"::ffff:0:0:0/96", Reserved}, // IPv4-translated (RFC 2765 SIIT): only behind a translator
+		{"100::/64", Reserved},        // discard-only
+		{"2001::/23", Reserved},       // IETF protocol assignments (Teredo, ORCHID, …)
 		{"2001:db8::/32", Documentation},
 		{"3fff::/20", Documentation},
 		{"5f00::/16", Reserved}, // SRv6 SIDs

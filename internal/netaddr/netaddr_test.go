@@ -42,6 +42,12 @@ func TestClassify(t *testing.T) {
 		{"64:ff9b::808:808", Public},      // NAT64 of 8.8.8.8
 		{"2002:7f00:1::", Loopback},       // 6to4 of 127.0.0.1
 		{"2002:c000:0201::", Documentation},
+		{"::7f00:1", Reserved},         // IPv4-compatible 127.0.0.1 (deprecated)
+		{"::a9fe:a9fe", Reserved},      // IPv4-compatible 169.254.169.254
+		{"::808:808", Reserved},        // IPv4-compatible, whatever is inside
+		{"::ffff:0:7f00:1", Reserved},  // IPv4-translated (SIIT) 127.0.0.1
+		{"::ffff:0:808:808", Reserved}, // IPv4-translated 8.8.8.8: only behind a translator
+		{"::ffff:8.8.8.8", Public},     // mapped: judged by the IPv4 address inside
 		{"8.8.8.8", Public},
 		{"2606:4700::1111", Public},
 		{"1.1.1.1", Public},

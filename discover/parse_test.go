@@ -159,8 +159,12 @@ func FuzzParseAutoconfig(f *testing.F) {
 	})
 }
 
+// Targets come from users, URLs and files. Whatever is accepted is a lower-case domain with a
+// dot, and parses to itself: its ASCII domain, its address and its Unicode form name the same
+// target again (one target, one cache key, one name in the report).
 func FuzzParseTarget(f *testing.F) {
-	for _, s := range []string{"alice@example.com", "bücher.example", "a@b@c.d", "", "@", "xn--x.y"} {
+	for _, s := range []string{"alice@example.com", "bücher.example", "a@b@c.d", "", "@", "xn--x.y",
+		"\x80.example", "a\u2135b.example", "jörg@BÜCHER.example.", "xn--zn7c.example"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -170,6 +174,16 @@ func FuzzParseTarget(f *testing.F) {
 		}
 		if !strings.Contains(tg.Domain, ".") || tg.Domain != strings.ToLower(tg.Domain) {
 			t.Fatalf("bad domain %q from %q", tg.Domain, s)
+		}
+		again := []string{tg.Domain, tg.DomainUnicode}
+		if tg.Address != "" {
+			again = append(again, tg.Address)
+		}
+		for _, a := range again {
+			tg2, err := ParseTarget(a)
+			if err != nil || tg2.Domain != tg.Domain || tg.Address != "" && a == tg.Address && tg2.Address != tg.Address {
+				t.Fatalf("%q from %q does not parse to itself: %+v, %v", a, s, tg2, err)
+			}
 		}
 	})
 }

@@ -45,6 +45,13 @@ func ParseTarget(s string) (Target, error) {
 		return t, fmt.Errorf("%w: domain %q: %v", ErrBadTarget, domain, err)
 	}
 	ascii = strings.ToLower(ascii)
+	// x/net/idna maps some inputs to an ASCII form that it then refuses itself: invalid UTF-8
+	// becomes U+FFFD ("\x80.example" gives xn--zn7c.example), and the Bidi rule is checked
+	// before mapping (golang/go#81525). Only a domain whose ASCII form is valid by itself is
+	// accepted: what is accepted names one domain, and parses to itself.
+	if again, err := idna.Lookup.ToASCII(ascii); err != nil || again != ascii {
+		return t, fmt.Errorf("%w: domain %q is not a valid international domain name", ErrBadTarget, domain)
+	}
 	if !strings.Contains(ascii, ".") {
 		return t, fmt.Errorf("%w: %q is not a fully qualified domain (no dot)", ErrBadTarget, domain)
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"unicode/utf8"
 )
 
 // Output is a JSON Lines file that results are appended to, one write per line: a crash or a
@@ -73,8 +74,14 @@ func scanDone(r io.Reader) (map[uint64]struct{}, int64, error) {
 	}
 }
 
-// key identifies a target by its line and text: the same list resumed gives the same keys.
+// key identifies a target by its line and text: the same list resumed gives the same keys. The
+// text is keyed as its output line carries it: encoding/json writes each byte that is not valid
+// UTF-8 as U+FFFD, so a list line with such bytes would otherwise never be recognised as done,
+// and every resume would run it (and write it) again.
 func key(line int, input string) uint64 {
+	if !utf8.ValidString(input) {
+		input = string([]rune(input)) // each invalid byte becomes U+FFFD, as json.Marshal does
+	}
 	h := fnv.New64a()
 	h.Write([]byte(strconv.Itoa(line)))
 	h.Write([]byte{0})

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // connect asks an HTTP proxy for a tunnel (RFC 9110 §9.3.6; request target in authority form,
@@ -45,10 +46,10 @@ func (d *Dialer) connect(c net.Conn, host string, port int) (net.Conn, error) {
 }
 
 func connectRefusal(resp *http.Response, port int) string {
-	status := resp.Status
+	status := printable(resp.Status)
 	switch resp.StatusCode {
 	case http.StatusProxyAuthRequired:
-		scheme := resp.Header.Get("Proxy-Authenticate")
+		scheme := printable(resp.Header.Get("Proxy-Authenticate"))
 		if scheme == "" {
 			scheme = "unstated"
 		}
@@ -66,6 +67,25 @@ func connectRefusal(resp *http.Response, port int) string {
 		return fmt.Sprintf("%s: the proxy does not support CONNECT", status)
 	}
 	return status
+}
+
+// printable renders the proxy's words for an error message as the probe package renders a
+// server's (escapeBytes): valid UTF-8 stays, control characters and invalid bytes become \xNN.
+// net/http checks neither in a reason phrase, and a hostile proxy's terminal escapes must not
+// reach the user's terminal.
+func printable(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size <= 1 || r < 0x20 && r != '\t' || r == 0x7f {
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+			i++
+			continue
+		}
+		b.WriteString(s[i : i+size])
+		i += size
+	}
+	return b.String()
 }
 
 // maxReplySize bounds the proxy's CONNECT reply (status line and headers).

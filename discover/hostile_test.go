@@ -39,6 +39,8 @@ func TestHostileDomains(t *testing.T) {
 		Zones: []mailsim.Zone{
 			{Domain: "limit.example", MX: []mailsim.MX{{Host: "mail.limit.example", Preference: 10}}},
 			{Domain: "bye.example", MX: []mailsim.MX{{Host: "mail.bye.example", Preference: 10}}},
+			{Domain: "badname.example", MX: []mailsim.MX{{Host: "mx.evil.example:8443/x?#.evil.example", Preference: 10}},
+				SRV: []mailsim.SRV{{Service: "_imaps._tcp", Target: "imap.evil.example:993/x", Port: 993}}},
 			{Domain: "flood.example", MX: flood, SRV: floodSRV},
 			{Domain: "nullmx.example", NullMX: true, SRV: []mailsim.SRV{{Service: "_imaps._tcp", Target: "imap.nullmx.example", Port: 993}}},
 			{Domain: "loop.example", MX: []mailsim.MX{{Host: "mx.loop.example", Preference: 10}},
@@ -101,6 +103,32 @@ func TestHostileDomains(t *testing.T) {
 		}
 		if r.Connections < 3 {
 			t.Errorf("%d connections: the three names were not each probed", r.Connections)
+		}
+	})
+
+	t.Run("records-that-name-no-host-are-ignored", func(t *testing.T) {
+		// A host name becomes a probe target and part of autoconfig URLs: a record must not
+		// choose a port or a path that way.
+		before := len(w.WebRequests())
+		r := run(t, "a@badname.example", o)
+		for _, p := range r.Probes {
+			if strings.ContainsAny(p.Host, ":/?#") {
+				t.Errorf("probed %q", p.Host)
+			}
+		}
+		for _, u := range w.WebRequests()[before:] {
+			if strings.Contains(u, "evil") {
+				t.Errorf("fetched %s", u)
+			}
+		}
+		n := 0
+		for _, w := range r.Warnings {
+			if w.Code == discover.WarnBadRecord {
+				n++
+			}
+		}
+		if n != 2 || len(r.DNS.MX) != 0 || len(r.DNS.SRV) != 0 {
+			t.Errorf("%d bad_record warnings (want 2), MX %v, SRV %v", n, r.DNS.MX, r.DNS.SRV)
 		}
 	})
 

@@ -213,7 +213,8 @@ const (
 	WarnNXDomain        = "nxdomain"
 	WarnNoServices      = "srv_not_offered"
 	WarnIncomplete      = "incomplete"
-	WarnLocalDNS        = "dns_local" // with a proxy: DNS lookups were made locally
-	WarnDNSError        = "dns_error" // a lookup failed (the resolver, not the name)
-	WarnCapped          = "capped"    // a fan-out bound cut what a domain named
+	WarnLocalDNS        = "dns_local"  // with a proxy: DNS lookups were made locally
+	WarnDNSError        = "dns_error"  // a lookup failed (the resolver, not the name)
+	WarnCapped          = "capped"     // a fan-out bound cut what a domain named
+	WarnBadRecord       = "bad_record" // an MX or SRV record named something that is not a host name; ignored
 )

@@ -202,6 +202,12 @@ func (s *scheduler) foundMX(f *finding) {
 			s.dns.MX = append(s.dns.MX, MX{Host: ".", Preference: r.Preference})
 			continue
 		}
+		if !validHostname(r.Host) {
+			// A host name goes into probe targets and autoconfig URLs: ":8443/x?#" in an MX
+			// answer must not choose a port or a path.
+			s.warn(WarnBadRecord, fmt.Sprintf("an MX record of %s names %q, which is not a host name; it was ignored", dom, r.Host))
+			continue
+		}
 		s.dns.MX = append(s.dns.MX, r)
 		hosts = append(hosts, r)
 		s.mxHosts[r.Host] = true
@@ -305,6 +311,13 @@ func (s *scheduler) foundSRV(f *finding) {
 		recs = recs[:MaxSRVTargets]
 	}
 	s.srvAuthentic = s.srvAuthentic && f.srv.Authentic
+	recs = slices.DeleteFunc(recs, func(r SRV) bool {
+		if r.Target == "" || validHostname(r.Target) {
+			return false
+		}
+		s.warn(WarnBadRecord, fmt.Sprintf("%s names %q, which is not a host name; it was ignored", f.srvName, r.Target))
+		return true
+	})
 	for _, r := range recs {
 		target := r.Target
 		if target == "" {

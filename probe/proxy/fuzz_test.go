@@ -90,8 +90,9 @@ var fuzzProxies = []struct{ url, target string }{
 
 // socks5Consumed models RFC 1928 (and RFC 1929's reply) as the client reads it: how many bytes
 // of data a successful handshake consumes, or ok false with the reply code (0 when none) for a
-// refusal, and short true when the data ends before the client has what it needs.
-func socks5Consumed(data []byte) (n int, ok, short bool, code int) {
+// refusal, and short true when the data ends before the client has what it needs. The client
+// offers one method — username/password when it has a user, none otherwise — and takes no other.
+func socks5Consumed(data []byte, withUser bool) (n int, ok, short bool, code int) {
 	need := func(k int) bool {
 		if len(data)-n < k {
 			short = true
@@ -106,9 +107,9 @@ func socks5Consumed(data []byte) (n int, ok, short bool, code int) {
 	if data[0] != 5 {
 		return
 	}
-	switch data[1] {
-	case 0:
-	case 2:
+	switch {
+	case data[1] == 0 && !withUser:
+	case data[1] == 2 && withUser:
 		if !need(2) {
 			return
 		}
@@ -264,7 +265,7 @@ func checkHandshake(t *testing.T, mode byte, data []byte) {
 			checkStarved(t, conn, err)
 		}
 	case k == proxy.SOCKS5 || k == proxy.SOCKS5H:
-		n, ok, short, code := socks5Consumed(data)
+		n, ok, short, code := socks5Consumed(data, d.User != "")
 		switch {
 		case ok:
 			if err != nil || consumed != n {
@@ -319,5 +320,34 @@ func checkStarved(t *testing.T, c *scriptConn, err error) {
 		t.Fatalf("a silent proxy reported as %q: %v", pe.Kind, err)
 	case !c.silent && (pe.Kind != proxy.KindProxy || !strings.Contains(pe.Reason, "closed")):
 		t.Fatalf("a proxy that hung up reported as %q: %v", pe.Kind, err)
+	}
+}
+
+// A SOCKS 5 proxy that selects a method the client did not offer is refused (RFC 1928 §3): with
+// a user set, "no authentication" would skip the credentials the user gave; without one,
+// "username/password" has nothing to send.
+func TestSOCKS5UnofferedMethod(t *testing.T) {
+	success := []byte{5, 0, 0, 1, 127, 0, 0, 1, 0, 25} // a CONNECT reply that would succeed
+	for _, tc := range []struct {
+		url    string
+		method byte
+	}{
+		{"socks5://u:s3cr3t-pw@127.0.0.1:1080", 0},
+		{"socks5://127.0.0.1:1080", 2},
+	} {
+		d, err := proxy.Parse(tc.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := append([]byte{5, tc.method, 1, 0}, success...)
+		conn := &scriptConn{t: t, data: data}
+		d.Forward = func(context.Context, string, string) (net.Conn, error) { return conn, nil }
+		tunnel, err := d.DialContext(context.Background(), "tcp", "192.0.2.25:25")
+		if err == nil {
+			tunnel.Close()
+			t.Errorf("%s: method %d accepted", tc.url, tc.method)
+		} else if !strings.Contains(err.Error(), "not offered") {
+			t.Errorf("%s: %v", tc.url, err)
+		}
 	}
 }

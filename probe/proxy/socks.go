@@ -66,19 +66,23 @@ func (d *Dialer) socks5(c net.Conn, host string, port int) (net.Conn, error) {
 	if sel[0] != 5 {
 		return nil, &Error{Proxy: d.String(), Kind: KindProxy, Reason: fmt.Sprintf("not a SOCKS 5 proxy (version %d in its answer)", sel[0])}
 	}
-	switch sel[1] {
-	case 0:
-	case 2:
+	switch {
+	case sel[1] == 0 && d.User == "":
+	case sel[1] == 2 && d.User != "":
 		if err := d.socks5Auth(c); err != nil {
 			return nil, err
 		}
-	case 0xff:
+	case sel[1] == 0xff:
 		reason := "the proxy requires authentication: give user:password@ in the proxy URL"
 		if d.User != "" {
 			reason = "the proxy accepts none of the offered authentication methods (username/password)"
 		}
 		return nil, &Error{Proxy: d.String(), Kind: KindProxy, Reason: reason}
 	default:
+		// RFC 1928 §3: the server selects one of the methods the client offered. One that was
+		// not offered is a broken or hostile proxy: with a user set, going on without
+		// authentication would skip the credentials the user asked for; without one, there are
+		// no credentials to send.
 		return nil, &Error{Proxy: d.String(), Kind: KindProxy, Reason: fmt.Sprintf("the proxy chose authentication method %d, which was not offered", sel[1])}
 	}
 	req := []byte{5, 1, 0}

@@ -124,6 +124,9 @@ func FuzzSCRAM(f *testing.F) {
 		if err == nil && !c.mutual() {
 			t.Fatal("a verified server signature does not count as mutual")
 		}
+		if err != nil && c.mutual() {
+			t.Fatal("a refused server-final counts as mutual")
+		}
 		if _, err := c.Next([]byte("v=")); err == nil {
 			t.Fatal("a third challenge was answered")
 		}

@@ -23,6 +23,7 @@ type scramClient struct {
 	clientFirstBare    string
 	serverSignature    []byte
 	step               int
+	verified           bool // the server-final message carried the right signature
 }
 
 func newScramClient(username, password string) *scramClient {
@@ -32,7 +33,7 @@ func newScramClient(username, password string) *scramClient {
 }
 
 // mutual reports that the server's final message was checked: it proved it knows the password.
-func (c *scramClient) mutual() bool { return c.step >= 2 }
+func (c *scramClient) mutual() bool { return c.verified }
 
 func (c *scramClient) Start() (string, []byte, error) {
 	name := strings.NewReplacer("=", "=3D", ",", "=2C").Replace(c.username)
@@ -56,6 +57,7 @@ func (c *scramClient) Next(challenge []byte) ([]byte, error) {
 		if !ok || err != nil || subtle.ConstantTimeCompare(sig, c.serverSignature) != 1 {
 			return nil, errors.New("SCRAM: the server's signature is wrong: it does not know the password (not the real server?)")
 		}
+		c.verified = true
 		return []byte{}, nil
 	}
 	return nil, errors.New("SCRAM: unexpected challenge")

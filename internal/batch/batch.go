@@ -8,6 +8,7 @@ package batch
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -50,6 +51,9 @@ type Progress struct {
 
 // MaxLine bounds an input line; a longer one is reported as a bad line.
 const MaxLine = 4096
+
+// maxEcho is how much of an over-long line is kept and echoed as its input.
+const maxEcho = 64 << 10
 
 // target is one input line that names a target.
 type target struct {
@@ -132,14 +136,22 @@ func failed(r Result) bool {
 }
 
 // readTargets streams the input: one target per line, blank lines and # comments skipped,
-// other shards' lines and lines already done skipped (and counted).
+// other shards' lines and lines already done skipped (and counted). A line longer than MaxLine
+// is a bad line, whatever its length: one enormous line must not end the batch, nor be held in
+// memory, so a line is kept up to maxEcho bytes (echoed in its error line) and the rest dropped.
 func readTargets(ctx context.Context, in io.Reader, opts Options, out chan<- target) (skipped int, err error) {
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	r := bufio.NewReaderSize(in, 64<<10)
 	line := 0
-	for sc.Scan() {
+	for {
+		raw, err := nextLine(r, maxEcho)
+		if len(raw) == 0 && err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return skipped, err
+		}
 		line++
-		text := strings.TrimSpace(sc.Text())
+		text := strings.TrimSpace(string(raw))
 		if text == "" || strings.HasPrefix(text, "#") {
 			continue
 		}
@@ -153,7 +165,30 @@ func readTargets(ctx context.Context, in io.Reader, opts Options, out chan<- tar
 			return skipped, nil
 		}
 	}
-	return skipped, sc.Err()
+}
+
+// nextLine returns the next line of r without its line ending, cut to max+1 bytes (so that a
+// longer one is still seen to be too long); the rest of a longer line is read and dropped. Its
+// error is r's, with whatever came before it.
+func nextLine(r *bufio.Reader, max int) ([]byte, error) {
+	var line []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if room := max + 1 - len(line); room > 0 {
+			line = append(line, chunk[:min(len(chunk), room)]...)
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		line = bytes.TrimRight(line, "\r\n")
+		if err == nil && len(line) == 0 {
+			line = []byte{} // an empty line, not the end
+		}
+		if err == io.EOF && len(chunk) > 0 {
+			return line, nil // a last line without a line ending
+		}
+		return line, err
+	}
 }
 
 // InShard reports whether a target belongs to shard i of n: the FNV-1a hash of the target (as

@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -340,5 +341,49 @@ func TestLineFormat(t *testing.T) {
 	b, _ = MarshalLine(Result{Line: 2, Input: "x y", Err: fmt.Errorf("%w: spaces", discover.ErrBadTarget)})
 	if string(b) != `{"input_line":2,"input":"x y","error":{"code":"bad_target","message":"not an e-mail address or domain: spaces"}}` {
 		t.Errorf("error line %s", b)
+	}
+}
+
+// A line far longer than MaxLine (2 MiB) is a bad line like any other: the lines after it are
+// still read, and it is not held in memory whole.
+func TestHugeLine(t *testing.T) {
+	_, o := hostingWorld(t)
+	input := "srv.example\n" + strings.Repeat("y", 2<<20) + "\nnomail.example"
+	lines, prog := runBatch(t, o, input, nil)
+	if len(lines) != 3 || prog.Done != 3 {
+		t.Fatalf("%d lines (progress %d), want 3", len(lines), prog.Done)
+	}
+	if e, _ := lines[1]["error"].(map[string]any); e == nil || e["code"] != "bad_target" || len(lines[1]["input"].(string)) > maxEcho+1 {
+		t.Errorf("the long line: error %v, input of %d bytes", lines[1]["error"], len(lines[1]["input"].(string)))
+	}
+	if lines[2]["input"] != "nomail.example" || int(lines[2]["input_line"].(float64)) != 3 {
+		t.Errorf("the line after it: %v %v", lines[2]["input_line"], lines[2]["input"])
+	}
+}
+
+func TestNextLine(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string
+	}{
+		{"", nil},
+		{"a", []string{"a"}},
+		{"a\n", []string{"a"}},
+		{"a\r\nb\r\n", []string{"a", "b"}},
+		{"\n\nc", []string{"", "", "c"}},
+		{"12345678\nx", []string{"12345", "x"}}, // cut to max+1 = 5
+	} {
+		r := bufio.NewReaderSize(strings.NewReader(tc.in), 16)
+		var got []string
+		for {
+			l, err := nextLine(r, 4)
+			if len(l) == 0 && err != nil {
+				break
+			}
+			got = append(got, string(l))
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%q: %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }

@@ -387,3 +387,19 @@ func TestNextLine(t *testing.T) {
 		}
 	}
 }
+
+// Summarize reads only batch lines: one that is not (null, a bare object) is an error naming it,
+// never a target with an empty status.
+func TestSummarizeRefusesForeignLines(t *testing.T) {
+	ok := `{"input_line":1,"input":"x","error":{"code":"bad_target","message":"m"}}` + "\n"
+	for _, bad := range []string{"null\n", "{}\n", "[1]\n", `{"diagnosis":{"status":"ok"}}` + "\n"} {
+		_, err := Summarize(strings.NewReader(ok + bad))
+		if err == nil || !strings.Contains(err.Error(), "line 2") {
+			t.Errorf("%q: err %v, want an error for line 2", bad, err)
+		}
+	}
+	s, err := Summarize(strings.NewReader(ok))
+	if err != nil || s.Errors != 1 || s.Targets != 0 {
+		t.Errorf("%+v %v", s, err)
+	}
+}

@@ -230,13 +230,13 @@ func FuzzSummarize(f *testing.F) {
 		f.Add(l)
 	}
 	for _, s := range []string{
-		`{"error":{"code":"bad_target"}}` + "\n" + `{"diagnosis":{"status":"ok"},"dns":{"mx":[{"host":"mx.provider.co.uk"}]}}`,
-		`{"configs":[{"protocol":"imap","host":"h","port":993,"security":"tls","tls":{"version":"1.3"},"blockers":["cert_expired","cert_expired"]}],` +
+		`{"input_line":1,"error":{"code":"bad_target"}}` + "\n" + `{"input_line":2,"diagnosis":{"status":"ok"},"dns":{"mx":[{"host":"mx.provider.co.uk"}]}}`,
+		`{"input_line":3,"configs":[{"protocol":"imap","host":"h","port":993,"security":"tls","tls":{"version":"1.3"},"blockers":["cert_expired","cert_expired"]}],` +
 			`"recommended":{"incoming":{"protocol":"imap","host":"h","port":993,"security":"tls"}}}` + "\n",
-		`{"configs":[{"security":"plain"}],"dns":{"mx":[{"host":"."},{"host":"com"}]},"elapsed_ms":1e400}`,
-		`null` + "\n" + `{"error":null}` + "\n" + `{"error":{}}` + "\r\n\n  \n",
-		`{"timings_ms":"x"}`,
-		`{"dns":{"mx":[{"host":"..."},{"host":"a..b"},{"host":"xn--"}]}}`,
+		`{"input_line":4,"configs":[{"security":"plain"}],"dns":{"mx":[{"host":"."},{"host":"com"}]},"elapsed_ms":1e400}`,
+		`null` + "\n" + `{"input_line":5,"error":null}` + "\n" + `{"input_line":6,"error":{}}` + "\r\n\n  \n",
+		`{"input_line":7,"timings_ms":"x"}`,
+		`{"input_line":8,"dns":{"mx":[{"host":"..."},{"host":"a..b"},{"host":"xn--"}]}}`,
 	} {
 		f.Add([]byte(s))
 	}

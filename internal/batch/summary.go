@@ -50,12 +50,17 @@ func Summarize(r io.Reader) (Summary, error) {
 
 func (s *Summary) add(line []byte) error {
 	var e struct {
+		Line  *int `json:"input_line"`
 		Error *struct {
 			Code string `json:"code"`
 		} `json:"error"`
 	}
 	if err := json.Unmarshal(line, &e); err != nil {
 		return err
+	}
+	if e.Line == nil {
+		// null, a number, or an object that is not one of batch's lines (each has input_line)
+		return fmt.Errorf("not a line of mailscout batch output (no input_line)")
 	}
 	if e.Error != nil {
 		s.Errors++

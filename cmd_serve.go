@@ -25,7 +25,8 @@ Runs mailscout as an HTTP service, one process, nothing else needed:
 
 By default it never connects to loopback, private, link-local or other non-public addresses
 (--allow-private lifts that), accepts no credentials (--allow-login: only in a POST body over
-TLS), and keeps results in the SQLite database --db for --retention.
+TLS), and keeps results in the SQLite database --db for --retention (at most
+--history-per-domain per domain and --max-results in all).
 
 --demo serves the built-in demo world (simulated DNS, web and mail servers on loopback) so the
 page can be tried at once: it implies --allow-private, since the demo servers live on
@@ -93,6 +94,9 @@ func parseServe(args []string, stderr io.Writer) (*serveSetup, int) {
 	fs.DurationVar(&cfg.CacheTTL, "cache-ttl", cfg.CacheTTL, "how long a discovery answers identical requests (and the engine reuses probe results)")
 	fs.IntVar(&cfg.CacheEntries, "cache-entries", cfg.CacheEntries, "discoveries kept in memory at most")
 	fs.IntVar(&cfg.MaxConcurrent, "max-concurrent", cfg.MaxConcurrent, "discoveries running at once; more get 503 busy with Retry-After")
+	fs.IntVar(&cfg.MaxPerClient, "max-per-client", cfg.MaxPerClient, "discoveries one client (IPv4 address or IPv6 /64) may have running at once, counted until they end; more get 429 rate_limited with Retry-After")
+	fs.IntVar(&cfg.HistoryPerDomain, "history-per-domain", cfg.HistoryPerDomain, "results kept per domain (the newest stay)")
+	fs.IntVar(&cfg.MaxResults, "max-results", cfg.MaxResults, "results kept in all (the oldest go first)")
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", cfg.RateLimit, "requests per second one client (IPv4 address or IPv6 /64) may make to the endpoints that start work; 0 for none")
 	fs.IntVar(&cfg.RateBurst, "rate-burst", cfg.RateBurst, "requests one client may make at once before --rate-limit applies")
 	connectRate := fs.Float64("connect-rate", 0, "new connections per second to mail servers over the whole service; 0 for no bound")
@@ -101,7 +105,8 @@ func parseServe(args []string, stderr io.Writer) (*serveSetup, int) {
 	fs.DurationVar(&cfg.ClientWait, "client-wait", cfg.ClientWait, "how long a mail client's autoconfig/Autodiscover/profile request waits (Thunderbird gives up after 5s)")
 	domains := fs.String("domains", "", "comma-separated domains the mail-client endpoints answer for (default: any)")
 	fs.BoolVar(&cfg.AllowLogin, "allow-login", false, "accept credentials in POST /v1/discover (only over TLS; never logged or stored)")
-	fs.BoolVar(&cfg.TrustProxyHeaders, "trust-proxy-headers", false, "behind a reverse proxy: take the client from X-Forwarded-For and the scheme from X-Forwarded-Proto")
+	fs.BoolVar(&cfg.TrustProxyHeaders, "trust-proxy-headers", false, "behind a reverse proxy: take the client from X-Forwarded-For and the scheme from X-Forwarded-Proto (their last values), from --trusted-proxies only")
+	trustedProxies := fs.String("trusted-proxies", "127.0.0.0/8,::1/128", "comma-separated networks (CIDR) the reverse proxy connects from: with --trust-proxy-headers, its headers count only from these peers")
 	tlsCert := fs.String("tls-cert", "", "PEM certificate (chain) file: serve HTTPS")
 	tlsKey := fs.String("tls-key", "", "PEM private key file for --tls-cert")
 	fs.StringVar(&cfg.ProfileIdentifier, "profile-id", cfg.ProfileIdentifier, "reverse-DNS identifier prefix of Apple profiles")
@@ -132,6 +137,9 @@ func parseServe(args []string, stderr io.Writer) (*serveSetup, int) {
 	cfg.Engine.Rate, cfg.Engine.DNSRate = *connectRate, *dnsRate
 	if *connectRate < 0 || *dnsRate < 0 {
 		return nil, usageError(stderr, fs, "--connect-rate and --dns-rate must not be negative")
+	}
+	if cfg.TrustedProxies, err = serve.ParsePrefixes(*trustedProxies); err != nil {
+		return nil, usageError(stderr, fs, "--trusted-proxies: "+err.Error())
 	}
 	if *domains != "" {
 		for _, d := range strings.Split(*domains, ",") {

@@ -2,8 +2,12 @@ package main
 
 import (
 	"io"
+	"net/netip"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/mailscout/mailscout/internal/serve"
 )
 
 // Engine-wide flags reach the engine the service runs, after discover's own flags have been
@@ -21,7 +25,24 @@ func TestServeFlags(t *testing.T) {
 	if set.cfg.MaxConcurrent != 4 || set.listen.Addr != "127.0.0.1:0" {
 		t.Errorf("service: max-concurrent %d, listen %q", set.cfg.MaxConcurrent, set.listen.Addr)
 	}
-	for _, bad := range [][]string{{"--connect-rate", "-1"}, {"--dns-rate", "-1"}, {"extra"}} {
+	// The service's own bounds: defaults, and what the flags set.
+	def := serve.DefaultConfig()
+	if c := set.cfg; c.MaxPerClient != 2 || c.HistoryPerDomain != 50 || c.MaxResults != 100_000 ||
+		!slices.Equal(c.TrustedProxies, def.TrustedProxies) || len(c.TrustedProxies) != 2 {
+		t.Errorf("defaults: max-per-client %d, history-per-domain %d, max-results %d, trusted-proxies %v",
+			c.MaxPerClient, c.HistoryPerDomain, c.MaxResults, c.TrustedProxies)
+	}
+	set, code = parseServe([]string{"--max-per-client", "1", "--history-per-domain", "7", "--max-results", "900",
+		"--trust-proxy-headers", "--trusted-proxies", "10.0.0.0/8, fd00::/8,192.0.2.1"}, io.Discard)
+	if set == nil {
+		t.Fatalf("exit %d", code)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8"), netip.MustParsePrefix("192.0.2.1/32")}
+	if c := set.cfg; c.MaxPerClient != 1 || c.HistoryPerDomain != 7 || c.MaxResults != 900 || !c.TrustProxyHeaders || !slices.Equal(c.TrustedProxies, want) {
+		t.Errorf("flags: max-per-client %d, history-per-domain %d, max-results %d, trust %v, trusted-proxies %v",
+			c.MaxPerClient, c.HistoryPerDomain, c.MaxResults, c.TrustProxyHeaders, c.TrustedProxies)
+	}
+	for _, bad := range [][]string{{"--connect-rate", "-1"}, {"--dns-rate", "-1"}, {"extra"}, {"--trusted-proxies", "proxy.example"}} {
 		if set, code := parseServe(bad, io.Discard); set != nil || code != exitUsage {
 			t.Errorf("%q: exit %d, want %d", bad, code, exitUsage)
 		}

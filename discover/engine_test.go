@@ -2,6 +2,9 @@ package discover_test
 
 import (
 	"context"
+	"fmt"
+	"net"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -125,5 +128,46 @@ func TestEngineProbe(t *testing.T) {
 	fresh := probe.Target{Protocol: probe.SMTP, Host: "mail.one.example", Port: 2525, Security: probe.Plain, Addrs: addrs}
 	if r := e.Probe(ctx, fresh)[0]; r.OK || r.ErrorKind != probe.KindCanceled {
 		t.Errorf("a canceled probe: ok=%v %s %s", r.OK, r.ErrorKind, r.Error)
+	}
+}
+
+// recordingDialer remembers every address dialled.
+type recordingDialer struct {
+	probe.Dialer
+	mu    sync.Mutex
+	addrs []string
+}
+
+func (d *recordingDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	d.mu.Lock()
+	d.addrs = append(d.addrs, address)
+	d.mu.Unlock()
+	return d.Dialer.DialContext(ctx, network, address)
+}
+
+// Engine.Probe connects to at most MaxAddrsPerFamily addresses of each family of a target, as
+// a discovery does: a host with many addresses is not many connections.
+func TestEngineProbeCapsAddresses(t *testing.T) {
+	w, o := startWorld(t, mailsim.WorldSpec{})
+	rec := &recordingDialer{Dialer: w}
+	o.Probe.Dial = rec
+	o.Probe.ConnectTimeout = 200 * time.Millisecond
+	e, err := discover.NewEngine(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	var addrs []netip.Addr
+	for i := range 5 { // addresses of nothing in the world: every connect is refused at once
+		addrs = append(addrs, netip.AddrFrom4([4]byte{192, 0, 2, byte(201 + i)}), netip.MustParseAddr(fmt.Sprintf("2001:db8::%d", 201+i)))
+	}
+	r := e.Probe(context.Background(), probe.Target{Protocol: probe.SMTP, Host: "many.example", Port: 587, Security: probe.StartTLS, Addrs: addrs})[0]
+	if r.OK {
+		t.Fatal("a probe of nothing worked")
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.addrs) != 2*discover.MaxAddrsPerFamily {
+		t.Errorf("dialled %v, want %d addresses (2 per family)", rec.addrs, 2*discover.MaxAddrsPerFamily)
 	}
 }

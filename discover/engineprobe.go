@@ -12,8 +12,9 @@ import (
 // endpoint already under way is joined). The engine's probe options apply.
 //
 // Each target should carry its addresses (probe.Target.Addrs): politeness is counted per
-// address, and the probe connects only to them. The engine does not hold them against
-// Options.Private — the caller chose them. Results come in the order of targets; when ctx ends
+// address, and the probe connects only to them, at most MaxAddrsPerFamily of each family (a
+// name with a hundred A records must not become a hundred connections). The engine does not
+// hold them against Options.Private — the caller chose them. Results come in the order of targets; when ctx ends
 // first, the probes still queued or running are stopped and their results say so.
 func (e *Engine) Probe(ctx context.Context, targets ...probe.Target) []probe.Result {
 	seq := e.seq.Add(1)
@@ -21,6 +22,7 @@ func (e *Engine) Probe(ctx context.Context, targets ...probe.Target) []probe.Res
 	jobs := make([]*job, len(targets))
 	index := make(map[*job]int, len(targets))
 	for i, t := range targets {
+		t.Addrs = capAddrs(t.Addrs)
 		j := &job{target: t, prio: prio{seq: seq, n: i}}
 		j.deliver = func(r jobResult) { got <- r }
 		jobs[i], index[j] = j, i

@@ -61,7 +61,7 @@ func TestHostileDomains(t *testing.T) {
 			mailsim.Host{Name: "smtp.bye.example", Addrs: []string{"192.0.2.78"}},
 			mailsim.Host{Name: "bye.example", Addrs: []string{"192.0.2.78"}},
 			mailsim.Host{Name: "mail.bye.example", Addrs: []string{"192.0.2.78"}, Services: []mailsim.Service{
-				{Port: 587, Config: smtp(func(c *mailsim.Config) { c.MaxSessions, c.QuitDelay = 1, 150*time.Millisecond })},
+				{Port: 587, Config: smtp(func(c *mailsim.Config) { c.MaxSessions, c.QuitDelay = 1, 60*time.Millisecond })},
 			}},
 			mailsim.Host{Name: "imap.nullmx.example", Services: []mailsim.Service{{Port: 993, Config: imaps}, {Port: 143, Config: mailsim.Config{Protocol: mailsim.IMAP, Mode: mailsim.StartTLS}}}},
 			mailsim.Host{Name: "smtp.nullmx.example", Services: []mailsim.Service{{Port: 587, Config: smtp(nil)}}},
@@ -87,7 +87,7 @@ func TestHostileDomains(t *testing.T) {
 	})
 
 	t.Run("a-session-ends-when-the-server-closes-it", func(t *testing.T) {
-		// The server answers QUIT 150 ms late and counts the session until then. With one
+		// The server answers QUIT 60 ms late and counts the session until then. With one
 		// session per address, the next one starts only after the server has closed the last:
 		// the server never sees two at once, so it never refuses one.
 		one := o

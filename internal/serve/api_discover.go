@@ -31,7 +31,7 @@ func (s *Server) apiDiscover(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 	defer cancel()
-	res, err := s.disc.get(ctx, req)
+	res, err := s.disc.get(ctx, req, s.client(r))
 	if err != nil {
 		writeError(w, err)
 		return
@@ -60,7 +60,7 @@ func (s *Server) apiDiscoverLogin(w http.ResponseWriter, r *http.Request) {
 	case !s.cfg.AllowLogin:
 		writeError(w, newError(codeLoginNotAllowed, "this service does not accept credentials (its operator has not given --allow-login); use GET /v1/discover without them"))
 		return
-	case !overHTTPS(r, s.cfg.TrustProxyHeaders):
+	case !overHTTPS(r, s.cfg.fromProxy(r)):
 		writeError(w, newError(codeTLSRequired, "credentials are accepted only over HTTPS; this request came over plain HTTP"))
 		return
 	}
@@ -97,7 +97,7 @@ func (s *Server) apiDiscoverLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 	defer cancel()
-	res, err := s.disc.login(ctx, req)
+	res, err := s.disc.login(ctx, req, s.client(r))
 	req.creds = nil
 	if err != nil {
 		writeError(w, err)

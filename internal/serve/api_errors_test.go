@@ -1,12 +1,21 @@
 package serve
 
 import (
+	"html"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mailscout/mailscout/clientconfig"
 )
+
+// otherClient holds a discovery slot in tests of --max-concurrent, so that the test's own
+// requests (from 127.0.0.1) meet the service-wide bound rather than the per-client one.
+var otherClient = netip.MustParsePrefix("198.51.100.99/32")
 
 // Every error code of the API, each from a request that really provokes it, with its status
 // and headers.
@@ -37,6 +46,16 @@ func TestAPIErrors(t *testing.T) {
 		{name: "servers on TEST-NET", cfg: refuse, path: "/v1/discover?target=alice@good.example", status: 403, code: codePrivateAddress},
 		{name: "stream of internal servers", cfg: refuse, path: "/v1/discover/stream?target=alice@internal.example", status: 200, code: ""},
 		{name: "password in the URL", path: "/v1/discover?target=alice@good.example&password=secret", status: 403, code: codeLoginNotAllowed},
+		{name: "Password in the URL, capitalised", path: "/v1/discover?target=alice@good.example&Password=secret", status: 403, code: codeLoginNotAllowed},
+		{name: "an escaped parameter name", path: "/v1/discover?target=alice@good.example&pass%77ord=secret", status: 403, code: codeLoginNotAllowed},
+		{name: "a password after a semicolon", path: "/v1/discover?target=alice@good.example;password=secret", status: 403, code: codeLoginNotAllowed},
+		{name: "password in the URL of a login", cfg: login, tls: true, method: "POST", path: "/v1/discover?password=secret", body: body(`{"target":"alice@good.example","password":"x"}`), status: 403, code: codeLoginNotAllowed},
+		{name: "user in a stream's URL", path: "/v1/discover/stream?target=alice@good.example&USER=alice", status: 403, code: codeLoginNotAllowed},
+		{name: "pass in a probe's URL", path: "/v1/probe?endpoint=imap.good.example:993&pass=secret", status: 403, code: codeLoginNotAllowed},
+		{name: "pwd in autoconfig's URL", path: "/mail/config-v1.1.xml?emailaddress=alice@good.example&pwd=secret", status: 403, code: codeLoginNotAllowed},
+		{name: "username in a profile's URL", path: "/v1/profile.mobileconfig?emailaddress=alice@good.example&UserName=alice", status: 403, code: codeLoginNotAllowed},
+		{name: "a token in a result's URL", path: "/v1/results/AAAAAAAAAAAAAAAAAAAAAA?access_token=x", status: 403, code: codeLoginNotAllowed},
+		{name: "passwd in the metrics' URL", path: "/metrics?passwd=x", status: 403, code: codeLoginNotAllowed},
 		{name: "login not allowed", method: "POST", path: "/v1/discover", body: body(`{"target":"alice@good.example","password":"x"}`), status: 403, code: codeLoginNotAllowed},
 		{name: "login over plain HTTP", cfg: login, method: "POST", path: "/v1/discover", body: body(`{"target":"alice@good.example","password":"x"}`), status: 403, code: codeTLSRequired},
 		{name: "login body too large", cfg: login, tls: true, method: "POST", path: "/v1/discover", body: func() string { return `{"target":"` + strings.Repeat("a", 20<<10) + `"}` }, status: 413, code: codeTooLarge},
@@ -46,7 +65,6 @@ func TestAPIErrors(t *testing.T) {
 		{name: "login bad target", cfg: login, tls: true, method: "POST", path: "/v1/discover", body: body(`{"target":"nobody","password":"x"}`), status: 400, code: codeBadTarget},
 		{name: "method", method: "DELETE", path: "/v1/discover", status: 405, code: codeMethodNotAllowed, allow: "GET, HEAD, POST"},
 		{name: "method on stream", method: "POST", path: "/v1/discover/stream", status: 405, code: codeMethodNotAllowed, allow: "GET, HEAD"},
-		{name: "autodiscover by GET", path: "/autodiscover/autodiscover.xml", status: 405, code: codeMethodNotAllowed, allow: "POST"},
 		{name: "no such result", path: "/v1/results/AAAAAAAAAAAAAAAAAAAAAA", status: 404, code: codeNotFound},
 		{name: "malformed result ID", path: "/v1/results/..%2f..%2fetc", status: 404, code: codeNotFound},
 		{name: "no such endpoint", path: "/v1/nothing", status: 404, code: codeNotFound},
@@ -55,10 +73,10 @@ func TestAPIErrors(t *testing.T) {
 			path:    "/v1/discover?target=alice@good.example", status: 429, code: codeRateLimited, retryAfter: true},
 		{name: "busy", cfg: func(c *Config) { c.MaxConcurrent = 1 },
 			prepare: func(t *testing.T, ts *testServer) {
-				if err := ts.disc.admit(); err != nil {
+				if err := ts.disc.admit(otherClient); err != nil {
 					t.Fatal(err)
 				}
-				t.Cleanup(ts.disc.release)
+				t.Cleanup(func() { ts.disc.release(otherClient) })
 			},
 			path: "/v1/discover?target=alice@good.example", status: 503, code: codeBusy, retryAfter: true},
 		{name: "timeout", cfg: func(c *Config) { c.RequestTimeout = 50 * time.Millisecond }, path: "/v1/discover?target=alice@slow.example", status: 504, code: codeTimeout, retryAfter: true},
@@ -72,14 +90,29 @@ func TestAPIErrors(t *testing.T) {
 		{name: "probe of a name on a private address", cfg: refuse, path: "/v1/probe?endpoint=imap.internal.example:993", status: 403, code: codePrivateAddress},
 		{name: "probe busy", cfg: func(c *Config) { c.MaxConcurrent = 1 },
 			prepare: func(t *testing.T, ts *testServer) {
-				if err := ts.disc.admit(); err != nil {
+				if err := ts.disc.admit(otherClient); err != nil {
 					t.Fatal(err)
 				}
-				t.Cleanup(ts.disc.release)
+				t.Cleanup(func() { ts.disc.release(otherClient) })
 			},
 			path: "/v1/probe?endpoint=imap.good.example:993", status: 503, code: codeBusy, retryAfter: true},
 		{name: "stream without target", path: "/v1/discover/stream", status: 400, code: codeBadTarget},
 		{name: "autoconfig of a non-address", path: "/mail/config-v1.1.xml?emailaddress=nobody", status: 400, code: codeBadTarget},
+		{name: "autoconfig of a control character", path: "/mail/config-v1.1.xml?emailaddress=a%01b@good.example", status: 400, code: codeBadTarget},
+		{name: "profile of a control character", path: "/v1/profile.mobileconfig?emailaddress=a%01b@good.example", status: 400, code: codeBadTarget},
+		{name: "profile of a local part with an @", path: "/v1/profile.mobileconfig?emailaddress=a%40b@good.example", status: 400, code: codeBadTarget},
+		{name: "profile of invalid UTF-8", path: "/v1/profile.mobileconfig?emailaddress=a%FFb@good.example", status: 400, code: codeBadTarget},
+		{name: "profile of an over-long local part", path: "/v1/profile.mobileconfig?emailaddress=" + strings.Repeat("a", 65) + "@good.example", status: 400, code: codeBadTarget},
+		{name: "metrics by POST", method: "POST", path: "/metrics", status: 405, code: codeMethodNotAllowed, allow: "GET, HEAD"},
+		{name: "per-client limit", cfg: func(c *Config) { c.MaxPerClient = 1 },
+			prepare: func(t *testing.T, ts *testServer) {
+				loopback := netip.MustParsePrefix("127.0.0.1/32") // where the test's requests come from
+				if err := ts.disc.admit(loopback); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { ts.disc.release(loopback) })
+			},
+			path: "/v1/discover?target=alice@good.example", status: 429, code: codeRateLimited, retryAfter: true},
 		{name: "autoconfig without address", path: "/mail/config-v1.1.xml", status: 400, code: codeBadTarget},
 		{name: "autoconfig of a domain not served", cfg: func(c *Config) { c.Domains = []string{domGood} }, path: "/mail/config-v1.1.xml?emailaddress=alice@hostile.example", status: 404, code: codeNotFound},
 		{name: "autoconfig with nothing usable", path: "/mail/config-v1.1.xml?emailaddress=alice@nothing.example", status: 404, code: codeNotFound},
@@ -134,7 +167,7 @@ func TestAPIErrors(t *testing.T) {
 // A panicking handler is a 500 internal with nothing of the panic in the body, and a log line.
 func TestPanicIsInternal(t *testing.T) {
 	ts := newTestServer(t, nil)
-	h := ts.instrument("boom", http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("secret detail") }))
+	h := ts.instrument("boom", "/boom", http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("secret detail") }))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/boom", nil))
 	if rec.Code != 500 || errorCode(rec.Body.Bytes()) != codeInternal || strings.Contains(rec.Body.String(), "secret") {
@@ -142,5 +175,28 @@ func TestPanicIsInternal(t *testing.T) {
 	}
 	if !strings.Contains(ts.logs.String(), `"msg":"panic"`) {
 		t.Errorf("no log line for the panic:\n%s", ts.logs.String())
+	}
+}
+
+// An address a mail-client endpoint cannot use is the client's mistake (400), never a 500, and
+// nothing of its local part reaches the log, whatever the endpoint.
+func TestBadAddressesAreNotLogged(t *testing.T) {
+	ts := newTestServer(t, nil)
+	for _, addr := range []string{"secretname%01x@good.example", "secretname%40x@good.example", "secretname%7F@good.example"} {
+		for _, path := range []string{"/v1/profile.mobileconfig", "/mail/config-v1.1.xml", "/.well-known/autoconfig/mail/config-v1.1.xml"} {
+			resp, body := ts.get(t, path+"?emailaddress="+addr)
+			if resp.StatusCode != 400 || errorCode(body) != codeBadTarget {
+				t.Errorf("%s?emailaddress=%s: status %d: %s", path, addr, resp.StatusCode, clip(string(body)))
+			}
+		}
+		raw, _ := url.QueryUnescape(addr)
+		resp, body := do(t, ts.client, mustRequest(t, http.MethodPost, ts.URL+"/autodiscover/autodiscover.xml",
+			strings.NewReader(autodiscoverRequest(html.EscapeString(raw), clientconfig.NamespaceOutlookResponse))))
+		if resp.StatusCode != 200 || !strings.Contains(string(body), "<ErrorCode>600</ErrorCode>") {
+			t.Errorf("Autodiscover of %q: status %d: %s", raw, resp.StatusCode, clip(string(body)))
+		}
+	}
+	if strings.Contains(ts.logs.String(), "secretname") {
+		t.Errorf("a local part is in the log:\n%s", ts.logs.String())
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 
 	"golang.org/x/net/idna"
 
@@ -20,7 +19,10 @@ import (
 
 // apiProbe is GET /v1/probe: one endpoint in every mode that makes sense for its port (or the
 // one asked), the probe --json contract. The host is resolved here, with the service's
-// resolver, and only its public addresses are probed (see ssrf.go).
+// resolver, and only its public addresses are probed (see ssrf.go), at most two of each family.
+// The probes run on the engine (discover.Engine.Probe), under the same politeness as every
+// discovery: --per-ip sessions per address, --connect-rate, --concurrency, and sharing results
+// with discoveries.
 func (s *Server) apiProbe(w http.ResponseWriter, r *http.Request) {
 	if err := s.admit(r); err != nil {
 		writeError(w, err)
@@ -41,32 +43,36 @@ func (s *Server) apiProbe(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	host := targets[0].Host
 	addrs, lookupErr := s.resolve(ctx, host)
-	opts := s.cfg.Engine.Probe
-	opts.Transcript, opts.SkipQuitReply, opts.Credentials = transcript, false, nil
-	results := make([]probe.Result, len(targets))
 	if lookupErr != nil {
+		results := make([]probe.Result, len(targets))
 		for i, t := range targets {
-			results[i] = dnsFailure(t, &opts, lookupErr)
+			results[i] = dnsFailure(t, &s.cfg.Engine.Probe, lookupErr)
 		}
 		writeProbeResults(w, results)
 		return
 	}
-	allowed, refused, class := publicAddrs(addrs, s.cfg.AllowPrivate)
+	allowed, _, class := publicAddrs(addrs, s.cfg.AllowPrivate)
 	if len(allowed) == 0 {
-		writeError(w, newError(codePrivateAddress, "%s is %s, a %s address, not on the public Internet: this service does not probe it", host, refused, class))
+		// The address itself stays out of the answer: strangers must not learn what the
+		// service's resolver says about internal names.
+		writeError(w, newError(codePrivateAddress, "%s resolves to a %s address, not on the public Internet: this service does not probe it", host, class))
 		return
 	}
-	if err := s.disc.admit(); err != nil {
+	client := s.client(r)
+	if err := s.disc.admit(client); err != nil {
 		writeError(w, err)
 		return
 	}
-	defer s.disc.release()
-	var wg sync.WaitGroup
-	for i, t := range targets {
-		t.Addrs = allowed
-		wg.Go(func() { results[i] = probe.Run(ctx, t, opts) })
+	defer s.disc.release(client)
+	for i := range targets {
+		targets[i].Addrs = allowed
 	}
-	wg.Wait()
+	results := s.engine.Probe(ctx, targets...)
+	if !transcript { // the engine keeps dialogues for the page; the CLI leaves them out unless asked
+		for i := range results {
+			results[i].Transcript = nil
+		}
+	}
 	writeProbeResults(w, results)
 }
 
@@ -188,6 +194,11 @@ func endpointHost(h string) (string, error) {
 	}
 	a, err := idna.Lookup.ToASCII(strings.TrimSuffix(h, "."))
 	if err != nil || a == "" || len(a) > 253 {
+		return "", newError(codeBadTarget, "%q is not a host name or an IP address", h)
+	}
+	// As in discover.ParseTarget: x/net/idna maps some inputs (invalid UTF-8, for one) to an
+	// ASCII form it refuses itself; only a name valid in its ASCII form is a host name.
+	if again, err := idna.Lookup.ToASCII(a); err != nil || again != a {
 		return "", newError(codeBadTarget, "%q is not a host name or an IP address", h)
 	}
 	for _, c := range a {

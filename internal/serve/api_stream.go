@@ -35,7 +35,7 @@ func (s *Server) apiStream(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	res, f, err := s.disc.lookup(req)
+	res, f, err := s.disc.lookup(req, s.client(r))
 	if err != nil {
 		writeError(w, err)
 		return
@@ -45,7 +45,8 @@ func (s *Server) apiStream(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no") // nginx: pass each event on at once
 	w.WriteHeader(http.StatusOK)
-	ev := &eventWriter{w: w, rc: http.NewResponseController(w)}
+	ev := &eventWriter{w: w, rc: http.NewResponseController(w), heartbeat: s.cfg.heartbeatEvery()}
+	ev.open()
 	if res == nil {
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Deadline+10*time.Second)
 		defer cancel()
@@ -69,21 +70,32 @@ func (s *Server) apiStream(w http.ResponseWriter, r *http.Request) {
 	ev.send("done", done)
 }
 
-// eventWriter writes Server-Sent Events and flushes each one.
+// eventWriter writes Server-Sent Events and flushes each one. Every write — the headers, an
+// event, a keep-alive comment — first moves the connection's write deadline to two heartbeats
+// ahead: a stream lasts as long as its discovery, longer than any server-wide WriteTimeout, and
+// a write that takes two heartbeats means the client is gone.
 type eventWriter struct {
-	w   http.ResponseWriter
-	rc  *http.ResponseController
-	seq int
-	err error // the first write error: the client is gone, stop writing
+	w         http.ResponseWriter
+	rc        *http.ResponseController
+	heartbeat time.Duration // keeps proxies and browsers from closing a quiet stream (nginx's default proxy_read_timeout is 60 s; a discovery can be silent for a connect timeout)
+	seq       int
+	err       error // the first write error: the client is gone, stop writing
 }
 
-// heartbeat keeps proxies and browsers from closing a quiet stream (nginx's default
-// proxy_read_timeout is 60 s; a discovery can be silent for a connect timeout).
-const heartbeat = 15 * time.Second
+// open sends the headers at once, so the client sees the stream open before the first event.
+func (ev *eventWriter) open() {
+	ev.renew()
+	ev.err = ev.rc.Flush()
+}
+
+// renew moves the write deadline before a write.
+func (ev *eventWriter) renew() {
+	_ = ev.rc.SetWriteDeadline(time.Now().Add(2 * ev.heartbeat))
+}
 
 // follow sends the flight's progress as it happens and returns its outcome.
 func (ev *eventWriter) follow(ctx context.Context, f *flight) (*result, error) {
-	tick := time.NewTicker(heartbeat)
+	tick := time.NewTicker(ev.heartbeat)
 	defer tick.Stop()
 	next := 0
 	for {
@@ -129,7 +141,7 @@ func (ev *eventWriter) sendRaw(event string, data []byte) {
 		return
 	}
 	ev.seq++
-	_ = ev.rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	ev.renew()
 	if _, err := fmt.Fprintf(ev.w, "id: %d\nevent: %s\ndata: %s\n\n", ev.seq, event, data); err != nil {
 		ev.err = err
 		return
@@ -141,6 +153,7 @@ func (ev *eventWriter) comment(text string) {
 	if ev.err != nil {
 		return
 	}
+	ev.renew()
 	if _, err := fmt.Fprintf(ev.w, ": %s\n\n", text); err != nil {
 		ev.err = err
 		return

@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mailscout/mailscout/discover"
 	"github.com/mailscout/mailscout/internal/report"
@@ -346,5 +349,77 @@ func TestLoginBehindProxy(t *testing.T) {
 		if got := errorCode(body); got != tc.code || tc.code == "" && resp.StatusCode != 200 {
 			t.Errorf("trust=%v proto=%s: status %d code %q, want %q", tc.trust, tc.proto, resp.StatusCode, got, tc.code)
 		}
+	}
+}
+
+// /v1/probe runs on the engine, under its politeness: with --per-ip 1 the three modes of one
+// host's two IMAP ports, asked for by two requests at once, never hold more than one session to
+// its address. (probe.Run directly, as it once was, opened all of them at once.)
+func TestProbePerIP(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.Engine.PerIP = 1 })
+	host := "mail." + domBusy
+	var wg sync.WaitGroup
+	bodies := make([][]byte, 2)
+	for i := range bodies {
+		wg.Go(func() {
+			resp, body := ts.get(t, "/v1/probe?endpoint="+host+"&protocol=imap")
+			if resp.StatusCode != 200 {
+				t.Errorf("status %d: %s", resp.StatusCode, clip(string(body)))
+			}
+			bodies[i] = body
+		})
+	}
+	wg.Wait()
+	if n := testWorld(t).MaxConcurrent(host); n != 1 {
+		t.Errorf("%d sessions at once to %s, want 1 (--per-ip 1)", n, host)
+	}
+	for _, body := range bodies {
+		var got struct{ Results []report.ProbeResult }
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatal(err)
+		}
+		var modes []string
+		for _, r := range got.Results {
+			modes = append(modes, fmt.Sprintf("%d %s %v", r.Port, r.Security, r.OK))
+		}
+		if want := "993 tls true,143 starttls true,143 plain true"; strings.Join(modes, ",") != want {
+			t.Errorf("results %q, want %s", modes, want)
+		}
+		if strings.Contains(string(body), `"transcript"`) {
+			t.Error("transcripts without transcript=1")
+		}
+	}
+}
+
+// A stream outlives the server's WriteTimeout and stays open through a discovery's silences:
+// every write, keep-alive comments included, moves the write deadline on. Here the heartbeat is
+// 150 ms (each write may take two) and WriteTimeout 300 ms, while the discovery is silent for
+// most of a second between its DNS answers and its first probes.
+func TestStreamKeepAliveRenewsTheWriteDeadline(t *testing.T) {
+	c := testConfig(t)
+	c.heartbeat = 150 * time.Millisecond
+	s, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewUnstartedServer(s.Handler())
+	hs.Config.WriteTimeout = 300 * time.Millisecond
+	hs.Start()
+	t.Cleanup(func() { hs.Close(); s.Close() })
+	resp, err := hs.Client().Get(hs.URL + "/v1/discover/stream?target=keepalive@" + domSlower)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("the stream was cut: %v\n%s", err, raw)
+	}
+	evs := readEvents(t, bytes.NewReader(raw))
+	if len(evs) < 2 || evs[len(evs)-1].name != "done" || evs[len(evs)-2].name != "report" {
+		t.Fatalf("the stream did not end with the report and done:\n%s", raw)
+	}
+	if n := strings.Count(string(raw), ": keep-alive\n"); n < 2 {
+		t.Errorf("%d keep-alive comments in a stream silent for several heartbeats", n)
 	}
 }

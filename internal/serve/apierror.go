@@ -80,12 +80,18 @@ func (e *apiError) status() int {
 func writeError(w http.ResponseWriter, err error) {
 	ae := asAPIError(err)
 	if ae.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int((ae.RetryAfter+time.Second-1)/time.Second)))
+		w.Header().Set("Retry-After", retryAfter(ae.RetryAfter))
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(ae.status())
 	_ = json.NewEncoder(w).Encode(errorBody(ae))
+}
+
+// retryAfter is a Retry-After value: whole seconds, rounded up, at least 1, so that a client
+// that waits as told finds the limit lifted (every answer of the service says the same).
+func retryAfter(d time.Duration) string {
+	return strconv.Itoa(max(1, int((d+time.Second-1)/time.Second)))
 }
 
 type errorJSON struct {

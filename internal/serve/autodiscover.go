@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/mailscout/mailscout/clientconfig"
@@ -14,10 +13,25 @@ import (
 // Autodiscover with the Outlook request schema, answered in the 2006a response schema with an
 // IMAP, a POP3 and an SMTP Protocol element where each is usable. Everything this endpoint
 // says is an Autodiscover document, errors included, because that is all an Autodiscover
-// client reads: protocol errors ([MS-OXDSCLI] ErrorCode 500, 501, 600, 601) come with HTTP 200
-// as Exchange sends them, the service's own refusals (rate limit, busy, …) with their HTTP
-// status and Retry-After, and ErrorCode 603.
+// client reads. Outlook parses an error document only from a 200 answer (anything else is a
+// failed endpoint, and it moves on), so every answer about the request or the domain comes with
+// HTTP 200, as Exchange sends it: ErrorCode 600 (the request cannot be read, or is a GET), 601
+// (a schema other than Outlook's), 500 (a domain the service does not answer for) and 501
+// (nothing usable, including a domain whose servers are all on non-public addresses). Only the
+// service's own refusals (rate limit, busy, timeout, shutdown) keep their HTTP status, with
+// Retry-After and ErrorCode 603: Outlook moves on, and asks again later.
 func (s *Server) autodiscover(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodPost:
+	case http.MethodGet, http.MethodHead:
+		// Exchange answers a GET (a person or a connectivity test opening the URL) with this.
+		writeAutodiscoverError(w, http.StatusOK, clientconfig.AutodiscoverInvalidRequest, "Invalid Request: POST an Autodiscover request", 0)
+		return
+	default:
+		w.Header().Set("Allow", "GET, HEAD, POST")
+		writeAutodiscoverError(w, http.StatusMethodNotAllowed, clientconfig.AutodiscoverInvalidRequest, "Invalid Request: "+r.Method+" is not allowed; POST an Autodiscover request", 0)
+		return
+	}
 	if err := s.admit(r); err != nil {
 		s.autodiscoverFailure(w, err)
 		return
@@ -42,7 +56,7 @@ func (s *Server) autodiscover(w http.ResponseWriter, r *http.Request) {
 		writeAutodiscoverError(w, http.StatusOK, clientconfig.AutodiscoverAddressNotFound, "The email address cannot be found.", 0)
 		return
 	}
-	acct, err := s.clientAccount(r.Context(), domain)
+	acct, err := s.clientAccount(r.Context(), r, domain)
 	if err != nil {
 		s.autodiscoverFailure(w, err)
 		return
@@ -54,7 +68,7 @@ func (s *Server) autodiscover(w http.ResponseWriter, r *http.Request) {
 			writeAutodiscoverError(w, http.StatusOK, clientconfig.AutodiscoverNoConfiguration, "No verified configuration for "+domain+".", 0)
 			return
 		}
-		s.log.Error("client document", "domain", domain, "err", err)
+		s.log.Error("client document", "domain", domain, "err", scrubAddress(err.Error(), t.Address))
 		writeAutodiscoverError(w, http.StatusInternalServerError, clientconfig.AutodiscoverInternalError, "The Autodiscover server threw an internal error.", 0)
 		return
 	}
@@ -63,14 +77,16 @@ func (s *Server) autodiscover(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(buf.Bytes())
 }
 
-// autodiscoverFailure answers one of the service's own errors as an Autodiscover document.
+// autodiscoverFailure answers one of the service's own errors as an Autodiscover document. A
+// domain whose servers are all non-public is a domain with nothing usable (501, HTTP 200);
+// the rest are the service's refusals (603, with their HTTP status and Retry-After).
 func (s *Server) autodiscoverFailure(w http.ResponseWriter, err error) {
 	ae := asAPIError(err)
-	code := clientconfig.AutodiscoverInternalError
 	if ae.Code == codePrivateAddress {
-		code = clientconfig.AutodiscoverNoConfiguration
+		writeAutodiscoverError(w, http.StatusOK, clientconfig.AutodiscoverNoConfiguration, ae.Code+": "+ae.Message, 0)
+		return
 	}
-	writeAutodiscoverError(w, ae.status(), code, ae.Code+": "+ae.Message, ae.RetryAfter)
+	writeAutodiscoverError(w, ae.status(), clientconfig.AutodiscoverInternalError, ae.Code+": "+ae.Message, ae.RetryAfter)
 }
 
 func writeAutodiscoverError(w http.ResponseWriter, status, code int, message string, retry time.Duration) {
@@ -80,7 +96,7 @@ func writeAutodiscoverError(w http.ResponseWriter, status, code int, message str
 		return
 	}
 	if retry > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int((retry+time.Second-1)/time.Second)))
+		w.Header().Set("Retry-After", retryAfter(retry))
 	}
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")

@@ -59,8 +59,7 @@ func (c *cache) put(r *result) {
 }
 
 // forDomain returns the newest fresh result for the domain that mail-client documents may be
-// built from, whatever its target (an address's report serves every user of its domain: its
-// usernames become templates).
+// built from: a discovery of the bare domain (see result.servesClients), never of an address.
 func (c *cache) forDomain(domain string) *result {
 	c.mu.Lock()
 	k, ok := c.byDomain[domain]

@@ -63,7 +63,8 @@ func TestCache(t *testing.T) {
 	}
 }
 
-// A mail client's request is answered from any fresh result of its domain that can serve it.
+// A mail client's request is answered from a fresh discovery of its domain, never of an address
+// in it (whose usernames are that user's).
 func TestCacheForDomain(t *testing.T) {
 	clock := newFakeClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
 	cases := []struct {
@@ -71,7 +72,8 @@ func TestCacheForDomain(t *testing.T) {
 		res  *result
 		want bool
 	}{
-		{"address target", cached("alice@x.example", "x.example", allProtocols, discover.StatusOK, clock.now()), true},
+		{"address target", cached("alice@x.example", "x.example", allProtocols, discover.StatusOK, clock.now()), false},
+		{"another domain's name as target", cached("y.example", "x.example", allProtocols, discover.StatusOK, clock.now()), false},
 		{"bare domain", cached("x.example", "x.example", allProtocols, discover.StatusOK, clock.now()), true},
 		{"some protocols only", cached("x.example", "x.example", "imap", discover.StatusOK, clock.now()), false},
 		{"DNS failed", cached("x.example", "x.example", allProtocols, discover.StatusDNSFailed, clock.now()), false},

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -49,7 +50,12 @@ func TestAutoconfig(t *testing.T) {
 		{name: "an unescaped plus", path: "/mail/config-v1.1.xml?emailaddress=alice+tag@good.example", status: 200, golden: "autoconfig.good.xml"},
 		{name: "no address, autoconfig host", path: "/mail/config-v1.1.xml", host: "autoconfig.good.example", status: 200, golden: "autoconfig.good.xml"},
 		{name: "no address, well-known on a served domain", domains: []string{domGood}, path: "/.well-known/autoconfig/mail/config-v1.1.xml", host: "good.example", status: 200, golden: "autoconfig.good.xml"},
-		{name: "no address, well-known without --domains", path: "/.well-known/autoconfig/mail/config-v1.1.xml", host: "good.example", status: 400},
+		{name: "no address, well-known without --domains", path: "/.well-known/autoconfig/mail/config-v1.1.xml", host: "good.example", status: 200, golden: "autoconfig.good.xml"},
+		{name: "no address, well-known with a port in Host", path: "/.well-known/autoconfig/mail/config-v1.1.xml", host: "Good.Example.:443", status: 200, golden: "autoconfig.good.xml"},
+		{name: "no address, well-known on a domain not served", domains: []string{domGood}, path: "/.well-known/autoconfig/mail/config-v1.1.xml", host: "hostile.example", status: 400},
+		{name: "no address, well-known on an IP address", path: "/.well-known/autoconfig/mail/config-v1.1.xml", host: "192.0.2.1", status: 400},
+		{name: "no address, well-known on a name without a dot", path: "/.well-known/autoconfig/mail/config-v1.1.xml", host: "localhost:8025", status: 400},
+		{name: "no address, autoconfig host of an IP address", path: "/mail/config-v1.1.xml", host: "autoconfig.10.0.0.1", status: 400},
 		{name: "a customer address at the provider's autoconfig host", domains: []string{domGood}, path: "/mail/config-v1.1.xml?emailaddress=alice@x.hosted.example", host: "autoconfig.good.example", status: 200, golden: "autoconfig.good.xml"},
 		{name: "an address not served, at the service's own name", domains: []string{domGood}, path: "/mail/config-v1.1.xml?emailaddress=alice@x.hosted.example", status: 404},
 		{name: "a domain with another provider", path: "/mail/config-v1.1.xml?emailaddress=alice@x.hosted.example", status: 200, golden: "autoconfig.hosted.xml"},
@@ -81,8 +87,9 @@ func TestAutoconfig(t *testing.T) {
 	}
 }
 
-// Mail clients are answered from a discovery the helpdesk already ran for anyone in the domain;
-// without one, from a fast discovery of the domain, which is then reused.
+// Mail clients are answered from a discovery of the domain the helpdesk already ran; without
+// one, from a fast discovery of the domain, which is then reused. A discovery of an address
+// never serves them (its usernames are that user's: TestClientDocumentsUseTheDomainsTemplates).
 func TestClientsShareDiscoveries(t *testing.T) {
 	ts := newTestServer(t, nil)
 	steps := []struct {
@@ -90,11 +97,12 @@ func TestClientsShareDiscoveries(t *testing.T) {
 		discoveries  int64
 		alternatives bool // a complete full discovery lists every usable server; a fast one the best
 	}{
-		{"/v1/discover?target=carol@good.example", 1, false},
-		{"/mail/config-v1.1.xml?emailaddress=alice@good.example", 1, true},
-		{"/v1/profile.mobileconfig?emailaddress=bob@good.example", 1, false},
-		{"/mail/config-v1.1.xml?emailaddress=alice@hostile.example", 2, false},
+		{"/v1/discover?target=carol@hostile.example", 1, false},
+		{"/mail/config-v1.1.xml?emailaddress=alice@hostile.example", 2, false}, // not from carol's: a fast one of the domain
 		{"/v1/profile.mobileconfig?emailaddress=bob@hostile.example", 2, false},
+		{"/v1/discover?target=good.example", 3, false},
+		{"/mail/config-v1.1.xml?emailaddress=alice@good.example", 3, true},
+		{"/v1/profile.mobileconfig?emailaddress=bob@good.example", 3, false},
 	}
 	for _, s := range steps {
 		resp, body := ts.get(t, s.path)
@@ -131,10 +139,12 @@ func TestAutodiscover(t *testing.T) {
 	cases := []struct {
 		name      string
 		cfg       func(*Config)
+		method    string // POST unless set
 		path      string
 		body      string
 		status    int
 		errorCode string // the Autodiscover ErrorCode, "" for a configuration
+		allow     string
 		golden    string
 	}{
 		{name: "Outlook request", path: "/autodiscover/autodiscover.xml", body: autodiscoverRequest("alice@good.example", outlook), status: 200, golden: "autodiscover.good.xml"},
@@ -146,7 +156,13 @@ func TestAutodiscover(t *testing.T) {
 		{name: "too large", path: "/autodiscover/autodiscover.xml", body: autodiscoverRequest(strings.Repeat("a", 70<<10)+"@good.example", outlook), status: 413, errorCode: "600"},
 		{name: "a domain not served", cfg: func(c *Config) { c.Domains = []string{domHostile} }, path: "/autodiscover/autodiscover.xml", body: autodiscoverRequest("alice@good.example", outlook), status: 200, errorCode: "500"},
 		{name: "nothing usable", path: "/autodiscover/autodiscover.xml", body: autodiscoverRequest("alice@nothing.example", outlook), status: 200, errorCode: "501", golden: "autodiscover.nothing.xml"},
-		{name: "internal servers", cfg: func(c *Config) { c.AllowPrivate = false }, path: "/autodiscover/autodiscover.xml", body: autodiscoverRequest("alice@internal.example", outlook), status: 403, errorCode: "501"},
+		// Nothing usable, as Outlook reads it: an error document with HTTP 200 (README's table).
+		{name: "internal servers", cfg: func(c *Config) { c.AllowPrivate = false }, path: "/autodiscover/autodiscover.xml", body: autodiscoverRequest("alice@internal.example", outlook), status: 200, errorCode: "501"},
+		// A GET (a person, a connectivity test) gets what Exchange answers: Invalid Request.
+		{name: "GET", method: http.MethodGet, path: "/autodiscover/autodiscover.xml", status: 200, errorCode: "600"},
+		{name: "HEAD", method: http.MethodHead, path: "/Autodiscover/Autodiscover.xml", status: 200},
+		{name: "another method", method: http.MethodDelete, path: "/autodiscover/autodiscover.xml", status: 405, errorCode: "600", allow: "GET, HEAD, POST"},
+		{name: "credentials in the URL", path: "/autodiscover/autodiscover.xml?Password=x", body: autodiscoverRequest("alice@good.example", outlook), status: 403, errorCode: "600"},
 		{name: "rate limited", cfg: func(c *Config) { c.RateLimit, c.RateBurst = 0.01, 1 }, path: "/autodiscover/autodiscover.xml", body: "", status: 429, errorCode: "603"},
 	}
 	for _, tc := range cases {
@@ -156,12 +172,22 @@ func TestAutodiscover(t *testing.T) {
 			if tc.status == 429 {
 				ts.get(t, "/mail/config-v1.1.xml") // spends the one token
 			}
-			resp, body := do(t, ts.client, mustRequest(t, http.MethodPost, ts.URL+tc.path, strings.NewReader(tc.body)))
+			method := tc.method
+			if method == "" {
+				method = http.MethodPost
+			}
+			resp, body := do(t, ts.client, mustRequest(t, method, ts.URL+tc.path, strings.NewReader(tc.body)))
 			if resp.StatusCode != tc.status {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.status, clip(string(body)))
 			}
 			if ct := resp.Header.Get("Content-Type"); ct != "text/xml; charset=utf-8" {
 				t.Errorf("Content-Type %q", ct)
+			}
+			if resp.Header.Get("Allow") != tc.allow {
+				t.Errorf("Allow %q, want %q", resp.Header.Get("Allow"), tc.allow)
+			}
+			if method == http.MethodHead {
+				return
 			}
 			root, err := parseXMLTree(body)
 			if err != nil {
@@ -209,4 +235,104 @@ func TestMobileconfig(t *testing.T) {
 	if strings.Contains(string(body), "Password</key>\n\t\t\t<string>") {
 		t.Error("a profile carries a password")
 	}
+}
+
+// clientUsernames fetches the three mail-client documents for addr and returns the login names
+// each one gives: autoconfig's <username> elements, Autodiscover's LoginName elements, and the
+// Apple profile's incoming and outgoing usernames.
+func clientUsernames(t *testing.T, ts *testServer, addr string) (autoconfig, autodiscover, profile []string) {
+	t.Helper()
+	resp, body := ts.get(t, "/mail/config-v1.1.xml?emailaddress="+addr)
+	if resp.StatusCode != 200 {
+		t.Fatalf("autoconfig for %s: status %d: %s", addr, resp.StatusCode, clip(string(body)))
+	}
+	root, err := parseXMLTree(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prov := root.all("clientConfig")[0].all("emailProvider")[0]
+	for _, kind := range []string{"incomingServer", "outgoingServer"} {
+		for _, srv := range prov.all(kind) {
+			autoconfig = append(autoconfig, srv.text1("username"))
+		}
+	}
+	resp, body = do(t, ts.client, mustRequest(t, http.MethodPost, ts.URL+"/autodiscover/autodiscover.xml",
+		strings.NewReader(autodiscoverRequest(addr, clientconfig.NamespaceOutlookResponse))))
+	if resp.StatusCode != 200 {
+		t.Fatalf("Autodiscover for %s: status %d: %s", addr, resp.StatusCode, clip(string(body)))
+	}
+	if root, err = parseXMLTree(body); err != nil {
+		t.Fatal(err)
+	}
+	accounts := root.all("Autodiscover")[0].all("Response")[0].all("Account")
+	if len(accounts) != 1 {
+		t.Fatalf("Autodiscover for %s: no account: %s", addr, clip(string(body)))
+	}
+	for _, p := range accounts[0].all("Protocol") {
+		autodiscover = append(autodiscover, p.text1("LoginName"))
+	}
+	resp, body = ts.get(t, "/v1/profile.mobileconfig?emailaddress="+addr)
+	if resp.StatusCode != 200 {
+		t.Fatalf("profile for %s: status %d: %s", addr, resp.StatusCode, clip(string(body)))
+	}
+	for _, m := range regexp.MustCompile(`<key>(?:Incoming|Outgoing)MailServerUsername</key>\s*<string>([^<]*)</string>`).FindAllStringSubmatch(string(body), -1) {
+		profile = append(profile, m[1])
+	}
+	return autoconfig, autodiscover, profile
+}
+
+// Mail-client documents are built from a discovery of the bare domain only, whose usernames
+// are the domain's templates: never from a discovery of an address, whose usernames are that
+// user's (here mallory.corp), which anyone could have run first to choose everyone's login.
+// So each requester gets the template in autoconfig, and its own login name, filled in from its
+// own address, in Autodiscover and the Apple profile; from a discovery that is cached, and from
+// one read back from the database.
+func TestClientDocumentsUseTheDomainsTemplates(t *testing.T) {
+	const template = "%EMAILLOCALPART%.corp"
+	check := func(t *testing.T, ts *testServer) {
+		t.Helper()
+		for _, user := range []string{"alice", "bob"} {
+			ac, ad, prof := clientUsernames(t, ts, user+"@"+domCorp)
+			want := user + ".corp"
+			if len(ac) != 2 || ac[0] != template || ac[1] != template {
+				t.Errorf("%s: autoconfig usernames %q, want %q for both servers", user, ac, template)
+			}
+			if len(ad) != 2 || ad[0] != want || ad[1] != want {
+				t.Errorf("%s: Autodiscover LoginNames %q, want %q for both protocols", user, ad, want)
+			}
+			if len(prof) != 2 || prof[0] != want || prof[1] != want {
+				t.Errorf("%s: profile usernames %q, want %q for both servers", user, prof, want)
+			}
+		}
+	}
+	t.Run("cached", func(t *testing.T) {
+		ts := newTestServer(t, nil)
+		// Someone checks an address first: its report's usernames are mallory's.
+		resp, body := ts.get(t, "/v1/discover?target=mallory@"+domCorp)
+		if rep := decodeReportJSON(t, body); resp.StatusCode != 200 || rep.Recommended.Incoming == nil || rep.Recommended.Incoming.Username != "mallory.corp" {
+			t.Fatalf("status %d, recommended %+v: the world's autoconfig was not used", resp.StatusCode, rep.Recommended.Incoming)
+		}
+		check(t, ts)
+		if ts.disc.cache.get(key{target: domCorp, fast: true, protocols: allProtocols}) == nil {
+			t.Error("the documents were not built from a discovery of the domain")
+		}
+	})
+	t.Run("stored", func(t *testing.T) {
+		db := filepath.Join(t.TempDir(), "results.db")
+		first := newTestServer(t, func(c *Config) { c.DB = db })
+		// A mail client's request stores a fast discovery of the domain; a helpdesk check of an
+		// address after it is the domain's newest result.
+		if _, _, prof := clientUsernames(t, first, "carol@"+domCorp); len(prof) != 2 || prof[0] != "carol.corp" {
+			t.Fatalf("profile usernames %q", prof)
+		}
+		if resp, _ := first.get(t, "/v1/discover?target=mallory@"+domCorp+"&fast=1"); resp.StatusCode != 200 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		first.stop()
+		second := newTestServer(t, func(c *Config) { c.DB = db })
+		check(t, second)
+		if n := second.engine.Stats().Discoveries; n != 0 {
+			t.Errorf("%d discoveries: the stored discovery of the domain was not used", n)
+		}
+	})
 }

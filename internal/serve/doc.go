@@ -13,7 +13,8 @@
 // All three share one discover.Engine (DNS answers, per-endpoint probe results and per-address
 // politeness are shared across every discovery) and, in front of it, one cache and one set of
 // in-flight discoveries keyed by (target, fast, protocols), so a hundred requests for one domain
-// cost one discovery. Results are kept in SQLite for permalinks and history.
+// cost one discovery. Results are kept in SQLite for permalinks and history, bounded per domain
+// and in all (store.go); a permalink shows other targets of its domain only as time and status.
 //
 // The service is meant to face strangers, so by default it refuses to point its probes at
 // anything but the public Internet (see ssrf.go), bounds what each client and the whole

@@ -31,6 +31,8 @@ const (
 	domPublic   = "public.example"   // works, on public logical addresses; its autoconfig redirects inside
 	domInternal = "internal.example" // every server on loopback and private logical addresses
 	domHosted   = "hosted.example"   // wildcard: <anything>.hosted.example is a customer of mx.provider.example
+	domCorp     = "corp.example"     // its autoconfig's usernames are %EMAILLOCALPART%.corp
+	domBusy     = "busy.example"     // mail.busy.example: IMAP 993 and 143, slow to greet; only TestProbePerIP uses it
 	xssGreeting = "<script>alert(1)</script> ready"
 )
 
@@ -57,10 +59,13 @@ func testSpec() mailsim.WorldSpec {
 			{Domain: "inside.example"},
 			{Domain: "provider.example"},
 			{Domain: domHosted, WildcardMX: []mailsim.MX{{Host: "mx.provider.example", Preference: 10}}},
+			{Domain: domCorp, MX: []mailsim.MX{{Host: "mx." + domCorp, Preference: 10}}},
+			{Domain: domBusy, MX: []mailsim.MX{{Host: "mail." + domBusy, Preference: 10}}},
 		},
 		Web: []mailsim.WebFile{
 			{URL: "https://autoconfig." + domPublic + "/mail/config-v1.1.xml", Redirect: "https://autoconfig.inside.example/mail/config-v1.1.xml"},
 			{URL: "https://autoconfig.inside.example/mail/config-v1.1.xml", Body: "<clientConfig/>"},
+			{URL: "https://autoconfig." + domCorp + "/mail/config-v1.1.xml", Body: corpAutoconfig},
 		},
 		Hosts: []mailsim.Host{
 			{Name: "mx." + domGood},
@@ -85,9 +90,38 @@ func testSpec() mailsim.WorldSpec {
 			{Name: "mx.provider.example"},
 			{Name: "imap.provider.example", Services: []mailsim.Service{{Port: 993, Config: imaps}}},
 			{Name: "smtp.provider.example", Services: []mailsim.Service{{Port: 465, Config: smtps}}},
+			{Name: "mx." + domCorp},
+			{Name: "imap." + domCorp, Services: []mailsim.Service{{Port: 993, Config: imaps}}},
+			{Name: "smtp." + domCorp, Services: []mailsim.Service{{Port: 465, Config: smtps}}},
+			{Name: "mail." + domBusy, Services: []mailsim.Service{{Port: 993, Config: delay(imaps, 300*time.Millisecond)},
+				{Port: 143, Config: delay(mailsim.Config{Protocol: mailsim.IMAP, Mode: mailsim.StartTLS, AuthAfterTLS: plain}, 300*time.Millisecond)}}},
 		},
 	}
 }
+
+// corpAutoconfig is corp.example's autoconfig file: its login names are the local part with a
+// suffix, a template no username of one user's report turns back into.
+const corpAutoconfig = `<?xml version="1.0" encoding="UTF-8"?>
+<clientConfig version="1.1">
+  <emailProvider id="corp.example">
+    <domain>corp.example</domain>
+    <displayName>Corp</displayName>
+    <incomingServer type="imap">
+      <hostname>imap.corp.example</hostname>
+      <port>993</port>
+      <socketType>SSL</socketType>
+      <authentication>password-cleartext</authentication>
+      <username>%EMAILLOCALPART%.corp</username>
+    </incomingServer>
+    <outgoingServer type="smtp">
+      <hostname>smtp.corp.example</hostname>
+      <port>465</port>
+      <socketType>SSL</socketType>
+      <authentication>password-cleartext</authentication>
+      <username>%EMAILLOCALPART%.corp</username>
+    </outgoingServer>
+  </emailProvider>
+</clientConfig>`
 
 var (
 	worldOnce sync.Once

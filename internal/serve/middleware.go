@@ -58,9 +58,10 @@ func (w *statusWriter) Flush() {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// instrument logs one line per request and counts it by route. The line carries the path and
-// the route, never the query string or a body: a query can carry an address, a body a password.
-func (s *Server) instrument(route string, h http.Handler) http.Handler {
+// instrument logs one line per request and counts it by route. The line carries the route and
+// its pattern ("/r/{id}"), never the path, the query string or a body: a path can carry a
+// permalink ID (which opens a result, address and all), a query an address, a body a password.
+func (s *Server) instrument(route, pattern string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
@@ -82,9 +83,9 @@ func (s *Server) instrument(route string, h http.Handler) http.Handler {
 			if sw.status >= 500 {
 				level = slog.LevelWarn
 			}
-			s.log.Log(r.Context(), level, "request", "method", r.Method, "route", route, "path", r.URL.Path,
+			s.log.Log(r.Context(), level, "request", "method", r.Method, "route", route, "pattern", pattern,
 				"status", sw.status, "bytes", sw.bytes, "ms", time.Since(start).Milliseconds(),
-				"client", clientAddr(r, s.cfg.TrustProxyHeaders).String())
+				"client", clientAddr(r, s.cfg.fromProxy(r)).String())
 		}()
 		h.ServeHTTP(sw, r)
 	})

@@ -47,7 +47,7 @@ func TestOpenAPI(t *testing.T) {
 	routes := map[string][]string{
 		"/v1/discover": {"get", "post"}, "/v1/discover/stream": {"get"}, "/v1/probe": {"get"}, "/v1/results/{id}": {"get"},
 		"/v1/openapi.json": {"get"}, "/mail/config-v1.1.xml": {"get"}, "/.well-known/autoconfig/mail/config-v1.1.xml": {"get"},
-		"/autodiscover/autodiscover.xml": {"post"}, "/v1/profile.mobileconfig": {"get"}, "/healthz": {"get"}, "/metrics": {"get"},
+		"/autodiscover/autodiscover.xml": {"post", "get"}, "/v1/profile.mobileconfig": {"get"}, "/healthz": {"get"}, "/metrics": {"get"},
 		"/": {"get"}, "/r/{id}": {"get"},
 	}
 	if got, want := slices.Sorted(maps.Keys(doc.Paths)), slices.Sorted(maps.Keys(routes)); !slices.Equal(got, want) {

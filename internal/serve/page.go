@@ -124,7 +124,7 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 	fail := func(err error) {
 		data.Error = asAPIError(err)
 		if data.Error.RetryAfter > 0 {
-			w.Header().Set("Retry-After", fmt.Sprint(int(data.Error.RetryAfter.Seconds())))
+			w.Header().Set("Retry-After", retryAfter(data.Error.RetryAfter))
 		}
 		s.render(w, s.page.index, data.Error.status(), data)
 	}
@@ -139,7 +139,7 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 	defer cancel()
-	res, err := s.disc.get(ctx, req)
+	res, err := s.disc.get(ctx, req, s.client(r))
 	if err != nil {
 		fail(err)
 		return
@@ -168,16 +168,49 @@ func (s *Server) renderResult(w http.ResponseWriter, ctx context.Context, res *r
 		prev, err := s.store.previous(ctx, res)
 		switch {
 		case err == nil:
-			v.Previous = &summary{ID: prev.ID, Target: prev.Key.target, Created: prev.Created, Status: prev.Report.Diagnosis.Status}
+			v.Previous = &previousView{Created: prev.Created, Status: prev.Report.Diagnosis.Status, Link: linkIfSame(res, prev.Key.target, prev.ID)}
 			v.Changes = diffReports(snapshot{prev.Report, prev.Created}, snapshot{res.Report, res.Created})
 		case !errors.Is(err, errNoResult):
 			s.log.Error("store", "err", err)
 		}
-		if v.History, err = s.store.history(ctx, res.Report.Domain, 12); err != nil {
+		history, err := s.store.history(ctx, res.Report.Domain, 12)
+		if err != nil {
 			s.log.Error("store", "err", err)
 		}
+		v.History = historyViews(res, history)
 	}
 	s.render(w, s.page.result, http.StatusOK, pageData{Title: res.Report.Target, Target: res.Report.Target, Result: v})
+}
+
+// A permalink is handed to whoever checked that target, and the page it opens must tell them
+// nothing about anyone else: the domain's history and "what changed" cover every check of the
+// domain, but a check of another target appears only as its time and status (and as the
+// changes since), never with its local part, and never with a link to its result, which would
+// show that address and its usernames. linkIfSame is the link to another result, "" unless it
+// is of the same target.
+func linkIfSame(res *result, target, id string) string {
+	if target != res.Key.target || id == "" {
+		return ""
+	}
+	return "/r/" + id
+}
+
+// historyViews are the domain's checks as res's page may show them (see linkIfSame).
+func historyViews(res *result, history []summary) []historyView {
+	out := make([]historyView, 0, len(history))
+	for _, h := range history {
+		hv := historyView{Created: h.Created, Status: h.Status, Fast: h.Fast, Current: h.ID == res.ID, Link: linkIfSame(res, h.Target, h.ID)}
+		switch {
+		case h.Target == res.Key.target:
+			hv.Who = res.Key.target
+		case !strings.Contains(h.Target, "@"):
+			hv.Who = h.Target // the bare domain: no one's address
+		default:
+			hv.Who = "another address"
+		}
+		out = append(out, hv)
+	}
+	return out
 }
 
 // notFoundPage answers every path nothing else matched: HTML for people.

@@ -104,6 +104,8 @@ func TestPageErrors(t *testing.T) {
 		{"no such result", nil, "/r/AAAAAAAAAAAAAAAAAAAAAA", 404, "older than the retention period"},
 		{"no such page", nil, "/wp-admin/", 404, "there is nothing at /wp-admin"},
 		{"rate limited", func(c *Config) { c.RateLimit, c.RateBurst = 0.01, 1 }, "/?target=x", 429, "too many requests"},
+		{"credentials in the URL", nil, "/?target=alice@good.example&Password=x", 403, "never accepted in a URL"},
+		{"credentials in a permalink's URL", nil, "/r/AAAAAAAAAAAAAAAAAAAAAA?user=x", 403, "never accepted in a URL"},
 	}
 	for _, tc := range cases {
 		ts := newTestServer(t, tc.cfg)
@@ -191,5 +193,66 @@ func TestPageShowsChanges(t *testing.T) {
 		"imap imap.good.example:993 tls no longer offers CRAM-MD5",
 		"History of good.example", `<tr class="current">`); m != "" {
 		t.Errorf("the page lacks %q:\n%s", m, page)
+	}
+}
+
+// A permalink tells whoever holds it about that target alone: the domain's history and what
+// changed cover every check of the domain, but another address's check appears only as its
+// time and status, never with its local part or a link to its result (which would show both);
+// results of the same target are linked.
+func TestPermalinkShowsNoOtherTarget(t *testing.T) {
+	ts := newTestServer(t, nil)
+	victim, _ := check(t, ts, "victim@good.example")
+	mallory1, page1 := check(t, ts, "mallory@good.example")
+	domain, _ := check(t, ts, "good.example")
+	mallory2, page2 := check(t, ts, "mallory@good.example&refresh=1")
+	if mallory2 == mallory1 {
+		t.Fatal("refresh=1 did not run a new check")
+	}
+	cases := []struct {
+		name        string
+		page        string
+		has, hasNot []string
+	}{
+		{"the first check of mallory, compared with the victim's", page1,
+			[]string{"Since the last check", "Compared with the domain's check of", "History of good.example", "another address"},
+			[]string{"victim", victim, domain}},
+		{"mallory's second check, compared with the domain's", page2,
+			[]string{"Compared with the domain's check of", `href="/r/` + mallory1 + `"`, "another address", "<td>good.example</td>", "<td>mallory@good.example</td>"},
+			[]string{"victim", victim, domain}},
+	}
+	for _, tc := range cases {
+		if m := missing(tc.page, tc.has...); m != "" {
+			t.Errorf("%s: the page lacks %q:\n%s", tc.name, m, tc.page)
+		}
+		for _, s := range tc.hasNot {
+			if strings.Contains(tc.page, s) {
+				t.Errorf("%s: the page shows %q", tc.name, s)
+			}
+		}
+		for _, m := range regexp.MustCompile(`href="/r/([^"]*)"`).FindAllStringSubmatch(tc.page, -1) {
+			if m[1] != mallory1 && m[1] != mallory2 {
+				t.Errorf("%s: the page links to /r/%s, not a check of mallory@good.example", tc.name, m[1])
+			}
+		}
+	}
+}
+
+// A permalink ID opens a result, address and all: request logs name the route's pattern, never
+// the path, and no log line carries an ID.
+func TestLogsCarryNoPermalink(t *testing.T) {
+	ts := newTestServer(t, nil)
+	id, _ := check(t, ts, "alice@good.example")
+	ts.get(t, "/v1/results/"+id)
+	ts.get(t, "/Autodiscover/Autodiscover.xml")
+	logs := ts.logs.String()
+	if strings.Contains(logs, id) {
+		t.Errorf("the permalink ID %s is in the log:\n%s", id, logs)
+	}
+	for _, want := range []string{`"route":"permalink","pattern":"/r/{id}"`, `"route":"result","pattern":"/v1/results/{id}"`,
+		`"route":"autodiscover","pattern":"/autodiscover/autodiscover.xml"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("no request line with %s:\n%s", want, logs)
+		}
 	}
 }

@@ -95,34 +95,49 @@ func clientPrefix(a netip.Addr) netip.Prefix {
 	return p
 }
 
-// clientAddr is the address of the client: the connection's peer, or, when the operator says a
-// reverse proxy is in front (--trust-proxy-headers), the last address in X-Forwarded-For — the
+// clientAddr is the address of the client: the connection's peer, or, when the request came
+// through a trusted reverse proxy (Config.fromProxy), the last address in X-Forwarded-For — the
 // one the proxy itself appended; everything left of it is whatever the client claimed.
-func clientAddr(r *http.Request, trustProxy bool) netip.Addr {
-	if trustProxy {
-		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
-			parts := strings.Split(xff[len(xff)-1], ",")
-			if a, err := netip.ParseAddr(strings.TrimSpace(parts[len(parts)-1])); err == nil {
-				return a.Unmap()
-			}
+func clientAddr(r *http.Request, fromProxy bool) netip.Addr {
+	if fromProxy {
+		if a, err := netip.ParseAddr(lastForwarded(r.Header.Values("X-Forwarded-For"))); err == nil {
+			return a.Unmap()
 		}
 	}
+	if a := peerAddr(r); a.IsValid() {
+		return a
+	}
+	return netip.IPv4Unspecified() // not a TCP peer (a test's recorder): one shared bucket
+}
+
+// peerAddr is the address of the connection's peer, unmapped; invalid when it is not one.
+func peerAddr(r *http.Request) netip.Addr {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
 	a, err := netip.ParseAddr(host)
 	if err != nil {
-		return netip.IPv4Unspecified() // not a TCP peer (a test's recorder): one shared bucket
+		return netip.Addr{}
 	}
 	return a.Unmap()
 }
 
-// overHTTPS says whether the client's request reached us encrypted: directly over TLS, or, with
-// --trust-proxy-headers, at a proxy that says so in X-Forwarded-Proto.
-func overHTTPS(r *http.Request, trustProxy bool) bool {
+// lastForwarded is the last value of a forwarding header that may come as several lines and
+// comma-separated lists: what the nearest proxy appended (or set).
+func lastForwarded(values []string) string {
+	if len(values) == 0 {
+		return ""
+	}
+	parts := strings.Split(values[len(values)-1], ",")
+	return strings.TrimSpace(parts[len(parts)-1])
+}
+
+// overHTTPS says whether the client's request reached us encrypted: directly over TLS, or, from
+// a trusted reverse proxy, at a proxy that says so in the last value of X-Forwarded-Proto.
+func overHTTPS(r *http.Request, fromProxy bool) bool {
 	if r.TLS != nil {
 		return true
 	}
-	return trustProxy && strings.EqualFold(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")), "https")
+	return fromProxy && strings.EqualFold(lastForwarded(r.Header.Values("X-Forwarded-Proto")), "https")
 }

@@ -33,12 +33,33 @@ type discoverRequest struct {
 	creds *probe.Credentials
 }
 
+// credentialParams are the query parameter names (compared in lower case) that are refused on
+// every endpoint: credentials in a URL end up in logs, proxies and browser history.
+var credentialParams = []string{"password", "passwd", "pass", "pwd", "user", "username", "oauth_token", "access_token"}
+
+var errCredentialsInURL = newError(codeLoginNotAllowed, "credentials are never accepted in a URL (it ends up in logs and browser history); send them in a POST body over HTTPS")
+
+// credentialsInQuery says whether a raw query string has a parameter named like a credential,
+// in any capitalisation. It reads the raw string itself rather than url.ParseQuery's result,
+// which silently drops a pair it cannot parse (a ";" in it, a bad escape) while the URL, with
+// the password in it, is still logged on the way.
+func credentialsInQuery(raw string) bool {
+	for _, pair := range strings.FieldsFunc(raw, func(r rune) bool { return r == '&' || r == ';' }) {
+		name, _, _ := strings.Cut(pair, "=")
+		if n, err := url.QueryUnescape(name); err == nil {
+			name = n
+		}
+		if slices.Contains(credentialParams, strings.ToLower(strings.TrimSpace(name))) {
+			return true
+		}
+	}
+	return false
+}
+
 // parseDiscover reads target, fast, protocols and refresh from the query.
 func parseDiscover(q url.Values, allowPrivate bool) (discoverRequest, error) {
-	for _, secret := range []string{"password", "user", "oauth_token"} {
-		if q.Has(secret) {
-			return discoverRequest{}, newError(codeLoginNotAllowed, "credentials are never accepted in a URL (it ends up in logs and browser history); send them in a POST body over HTTPS")
-		}
+	if credentialsInQuery(q.Encode()) {
+		return discoverRequest{}, errCredentialsInURL
 	}
 	fast, err := boolParam(q, "fast")
 	if err != nil {
@@ -116,11 +137,12 @@ func boolParam(q url.Values, name string) (bool, error) {
 }
 
 // describe is the target as logs and metrics name it: the domain only, never the local part
-// (addresses are personal data; the domain is what an operator needs).
+// (addresses are personal data; the domain is what an operator needs). The domain follows the
+// last "@": a local part may hold one too ("a@b"@example.com arrives as a@b@example.com).
 func (k key) describe() string {
-	_, domain, found := strings.Cut(k.target, "@")
-	if !found {
-		domain = k.target
+	domain := k.target
+	if at := strings.LastIndexByte(k.target, '@'); at >= 0 {
+		domain = k.target[at+1:]
 	}
 	return fmt.Sprintf("%s fast=%t protocols=%s", domain, k.fast, k.protocols)
 }

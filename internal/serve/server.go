@@ -7,12 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/mailscout/mailscout/clientconfig"
 	"github.com/mailscout/mailscout/discover"
 )
 
@@ -68,6 +70,7 @@ func New(cfg Config) (*Server, error) {
 		st.close()
 		return nil, fmt.Errorf("serve: %w", err)
 	}
+	st.perDomain, st.maxRows = cfg.HistoryPerDomain, cfg.MaxResults
 	s := &Server{cfg: cfg, engine: engine, store: st, metrics: newMetrics(), log: cfg.Logger, page: pg}
 	s.limit = newLimiter(cfg.RateLimit, cfg.RateBurst, cfg.now)
 	s.disc = newDiscoverer(engine, &s.cfg, st, s.metrics, s.log)
@@ -96,47 +99,72 @@ func (s *Server) Close() error {
 }
 
 // routes maps every path. The mux's own 404 and 405 are replaced by the API's error format
-// (methods, the /v1/ catch-all) and an HTML page for people (notFoundPage).
+// (methods, the /v1/ catch-all) and an HTML page for people (notFoundPage). Every route refuses
+// credentials in its query (noCredentials) and is logged by its pattern, never its path
+// (instrument).
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	handle := func(pattern, route string, h http.HandlerFunc) { mux.Handle(pattern, s.instrument(route, h)) }
-	get := func(h http.HandlerFunc) http.HandlerFunc {
-		return methods(map[string]http.HandlerFunc{http.MethodGet: h})
+	handle := func(pattern, route string, h http.Handler) {
+		mux.Handle(pattern, s.instrument(route, pattern, s.noCredentials(route, h)))
+	}
+	get := func(h http.Handler) http.HandlerFunc {
+		return methods(map[string]http.HandlerFunc{http.MethodGet: h.ServeHTTP})
 	}
 
 	handle("/v1/discover", "discover", methods(map[string]http.HandlerFunc{http.MethodGet: s.apiDiscover, http.MethodPost: s.apiDiscoverLogin}))
-	handle("/v1/discover/stream", "stream", get(s.apiStream))
-	handle("/v1/probe", "probe", get(s.apiProbe))
-	handle("/v1/results/{id}", "result", get(s.apiResult))
-	handle("/v1/openapi.json", "openapi", get(serveOpenAPI))
-	handle("/v1/", "api_not_found", func(w http.ResponseWriter, r *http.Request) {
+	handle("/v1/discover/stream", "stream", get(http.HandlerFunc(s.apiStream)))
+	handle("/v1/probe", "probe", get(http.HandlerFunc(s.apiProbe)))
+	handle("/v1/results/{id}", "result", get(http.HandlerFunc(s.apiResult)))
+	handle("/v1/openapi.json", "openapi", get(http.HandlerFunc(serveOpenAPI)))
+	handle("/v1/", "api_not_found", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newError(codeNotFound, "no such endpoint %s; see /v1/openapi.json", r.URL.Path))
-	})
+	}))
 
-	handle("/mail/config-v1.1.xml", "autoconfig", get(s.autoconfig))
-	handle(wellKnownAutoconfig, "autoconfig", get(s.autoconfig))
-	handle("/v1/profile.mobileconfig", "mobileconfig", get(s.mobileconfig))
+	handle("/mail/config-v1.1.xml", "autoconfig", get(http.HandlerFunc(s.autoconfig)))
+	handle(wellKnownAutoconfig, "autoconfig", get(http.HandlerFunc(s.autoconfig)))
+	handle("/v1/profile.mobileconfig", "mobileconfig", get(http.HandlerFunc(s.mobileconfig)))
 	// Autodiscover is matched whatever the capitalisation: Outlook sends
 	// /Autodiscover/Autodiscover.xml, Thunderbird the lower-case form, and Exchange, on IIS,
-	// never told them apart.
-	autodiscover := s.instrument("autodiscover", methods(map[string]http.HandlerFunc{http.MethodPost: s.autodiscover}))
+	// never told them apart. It answers every method itself, in Autodiscover documents.
+	const autodiscoverPath = "/autodiscover/autodiscover.xml"
+	autodiscover := s.instrument("autodiscover", autodiscoverPath, s.noCredentials("autodiscover", http.HandlerFunc(s.autodiscover)))
 
-	handle("/healthz", "healthz", get(s.healthz))
-	mux.Handle("/metrics", s.instrument("metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
+	handle("/healthz", "healthz", get(http.HandlerFunc(s.healthz)))
+	// No authentication: the operator restricts /metrics at the reverse proxy (README).
+	handle("/metrics", "metrics", get(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
 
-	handle("/static/", "static", get(s.page.static))
-	handle("/favicon.ico", "static", get(s.page.favicon))
-	handle("/r/{id}", "permalink", get(s.permalink))
-	handle("/{$}", "index", get(s.index))
-	handle("/", "not_found", s.notFoundPage)
+	handle("/static/", "static", get(http.HandlerFunc(s.page.static)))
+	handle("/favicon.ico", "static", get(http.HandlerFunc(s.page.favicon)))
+	handle("/r/{id}", "permalink", get(http.HandlerFunc(s.permalink)))
+	handle("/{$}", "index", get(http.HandlerFunc(s.index)))
+	handle("/", "not_found", http.HandlerFunc(s.notFoundPage))
 
 	return securityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.EqualFold(r.URL.Path, "/autodiscover/autodiscover.xml") {
+		if strings.EqualFold(r.URL.Path, autodiscoverPath) {
 			autodiscover.ServeHTTP(w, r)
 			return
 		}
 		mux.ServeHTTP(w, r)
 	}))
+}
+
+// noCredentials refuses, on every route, a query that carries a parameter named like a
+// credential (credentialsInQuery): 403 login_not_allowed, in the route's own form of error.
+func (s *Server) noCredentials(route string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !credentialsInQuery(r.URL.RawQuery) {
+			h.ServeHTTP(w, r)
+			return
+		}
+		switch route {
+		case "index", "permalink", "not_found":
+			s.render(w, s.page.index, http.StatusForbidden, pageData{Title: "Check mail settings", Error: errCredentialsInURL, Examples: s.cfg.Examples})
+		case "autodiscover":
+			writeAutodiscoverError(w, http.StatusForbidden, clientconfig.AutodiscoverInvalidRequest, "Invalid Request: "+errCredentialsInURL.Message, 0)
+		default:
+			writeError(w, errCredentialsInURL)
+		}
+	})
 }
 
 // healthz answers 200 while the store answers; a load balancer takes the instance out otherwise.
@@ -153,9 +181,15 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, "{\"status\":\"ok\",\"discoveries_in_flight\":%d}\n", s.disc.running.Load())
 }
 
+// client is who sent r, as the limits count clients: an IPv4 address or an IPv6 /64, read from
+// X-Forwarded-For only when r came from a trusted proxy.
+func (s *Server) client(r *http.Request) netip.Prefix {
+	return clientPrefix(clientAddr(r, s.cfg.fromProxy(r)))
+}
+
 // admit applies the per-client rate limit to a request that can start work.
 func (s *Server) admit(r *http.Request) error {
-	ok, wait := s.limit.allow(clientAddr(r, s.cfg.TrustProxyHeaders))
+	ok, wait := s.limit.allow(clientAddr(r, s.cfg.fromProxy(r)))
 	if ok {
 		return nil
 	}
@@ -163,7 +197,8 @@ func (s *Server) admit(r *http.Request) error {
 		Message: fmt.Sprintf("too many requests from this client; the limit is %g per second with bursts of %d", s.cfg.RateLimit, s.cfg.RateBurst)}
 }
 
-// pruneLoop enforces the retention period: at start, then hourly.
+// pruneLoop enforces the retention period and the store's bounds (--history-per-domain,
+// --max-results): at start, then hourly. Saving a result enforces the bounds too.
 func (s *Server) pruneLoop(ctx context.Context) {
 	defer s.pruned.Done()
 	t := time.NewTicker(time.Hour)
@@ -175,6 +210,13 @@ func (s *Server) pruneLoop(ctx context.Context) {
 			s.log.Error("retention", "err", err)
 		case n > 0:
 			s.log.Info("retention", "deleted", n)
+		}
+		n, err = s.store.trim(ctx)
+		switch {
+		case err != nil && !errors.Is(err, context.Canceled):
+			s.log.Error("store bounds", "err", err)
+		case n > 0:
+			s.log.Info("store bounds", "deleted", n)
 		}
 		select {
 		case <-ctx.Done():

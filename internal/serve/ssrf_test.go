@@ -103,3 +103,24 @@ func TestGuardLetsThePublicInternetThrough(t *testing.T) {
 		t.Errorf("probe of a public host: %d %s", resp.StatusCode, clip(string(body)))
 	}
 }
+
+// A refusal says a target is not public, never what the service's resolver answered for it:
+// strangers must not map internal names to internal addresses through the service.
+func TestRefusalsKeepInternalAddresses(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.AllowPrivate = false })
+	for _, path := range []string{
+		"/v1/probe?endpoint=imap." + domInternal + ":993",
+		"/v1/probe?endpoint=mail." + domInternal,
+		"/v1/discover?target=alice@" + domInternal,
+	} {
+		resp, b := ts.get(t, path)
+		if resp.StatusCode != 403 || errorCode(b) != codePrivateAddress {
+			t.Errorf("%s: %d %s", path, resp.StatusCode, clip(string(b)))
+		}
+		for _, addr := range []string{"10.1.2.3", "127.0.0.25"} {
+			if strings.Contains(string(b), addr) {
+				t.Errorf("%s: the answer names %s: %s", path, addr, clip(string(b)))
+			}
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // pure Go: the binary stays static, no cgo
@@ -20,8 +21,18 @@ import (
 // store keeps results for permalinks and history in SQLite. Reports are stored as gzipped
 // JSON (the discover --json contract): a report with transcripts is 30–100 KB of repetitive
 // text and shrinks about tenfold, which is what makes a 30-day retention cheap.
+//
+// It is bounded: at most perDomain results per domain (the newest stay) and maxRows in all (the
+// oldest go first), enforced as each result is saved. Every distinct address a stranger asks
+// about is a new discovery and a new row, so without the bounds the file would grow with the
+// traffic rather than with the retention period.
 type store struct {
-	db *sql.DB
+	db        *sql.DB
+	perDomain int // 0: unbounded
+	maxRows   int // 0: unbounded
+
+	mu   sync.Mutex // serialises save's insert and trim, and guards rows
+	rows int64      // results stored, kept in step by save and prune
 }
 
 // errNoResult: no stored result matches.
@@ -61,22 +72,52 @@ func openStore(path string) (*store, error) {
 		db.Close()
 		return nil, fmt.Errorf("creating the schema in %q: %w", path, err)
 	}
-	return &store{db: db}, nil
+	s := &store{db: db}
+	if err := db.QueryRow(`SELECT count(*) FROM results`).Scan(&s.rows); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("counting the results in %q: %w", path, err)
+	}
+	return s, nil
 }
 
 func (s *store) close() error { return s.db.Close() }
 
-// save stores r under a new random ID and returns it.
+// save stores r under a new random ID and returns it, then enforces the bounds: the domain's
+// results beyond the newest perDomain go, and then the oldest results beyond maxRows. The
+// result just saved is never among them (a long discovery is older than those that started
+// after it and finished first, and its caller is about to hand out its permalink).
 func (s *store) save(ctx context.Context, r *result) (string, error) {
 	blob, err := encodeReport(r.Report)
 	if err != nil {
 		return "", err
 	}
 	id := newID()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	_, err = s.db.ExecContext(ctx, `INSERT INTO results (id, target, domain, created, status, fast, protocols, report) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		id, r.Key.target, r.Report.Domain, r.Created.UnixMilli(), r.Report.Diagnosis.Status, r.Key.fast, r.Key.protocols, blob)
 	if err != nil {
 		return "", fmt.Errorf("saving the result for %s: %w", r.Report.Domain, err)
+	}
+	s.rows++
+	if s.perDomain > 0 {
+		res, err := s.db.ExecContext(ctx, `DELETE FROM results WHERE id IN (
+			SELECT id FROM results WHERE domain = ?1 ORDER BY created DESC, id DESC LIMIT -1 OFFSET ?2) AND id != ?3`,
+			r.Report.Domain, s.perDomain, id)
+		if err != nil {
+			return id, fmt.Errorf("trimming the history of %s: %w", r.Report.Domain, err)
+		}
+		n, _ := res.RowsAffected()
+		s.rows -= n
+	}
+	if s.maxRows > 0 && s.rows > int64(s.maxRows) {
+		res, err := s.db.ExecContext(ctx, `DELETE FROM results WHERE id IN (
+			SELECT id FROM results WHERE id != ?1 ORDER BY created, id LIMIT ?2)`, id, s.rows-int64(s.maxRows))
+		if err != nil {
+			return id, fmt.Errorf("deleting the oldest results: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		s.rows -= n
 	}
 	return id, nil
 }
@@ -99,10 +140,11 @@ func (s *store) previous(ctx context.Context, r *result) (*result, error) {
 }
 
 // latestForClients is the newest result for the domain, no older than since, that mail-client
-// documents may be built from: every protocol asked, DNS worked.
+// documents may be built from: a discovery of the bare domain (never of an address, whose
+// usernames are that user's; see result.servesClients), every protocol asked, DNS worked.
 func (s *store) latestForClients(ctx context.Context, domain string, since time.Time) (*result, error) {
 	return s.one(ctx, `SELECT `+resultColumns+` FROM results
-		WHERE domain = ? AND protocols = ? AND status != ? AND created >= ?
+		WHERE domain = ?1 AND target = ?1 AND protocols = ?2 AND status != ?3 AND created >= ?4
 		ORDER BY created DESC LIMIT 1`, domain, allProtocols, discover.StatusDNSFailed, since.UnixMilli())
 }
 
@@ -160,11 +202,45 @@ func (s *store) history(ctx context.Context, domain string, limit int) ([]summar
 
 // prune deletes the results created before cutoff and returns how many went.
 func (s *store) prune(ctx context.Context, cutoff time.Time) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	res, err := s.db.ExecContext(ctx, `DELETE FROM results WHERE created < ?`, cutoff.UnixMilli())
 	if err != nil {
 		return 0, fmt.Errorf("deleting results older than %s: %w", cutoff.Format(time.RFC3339), err)
 	}
-	return res.RowsAffected()
+	n, err := res.RowsAffected()
+	s.rows -= n
+	return n, err
+}
+
+// trim enforces both bounds over the whole table, as the retention loop does at start and
+// hourly: save enforces them one domain at a time, and an operator may have lowered them since
+// the rows were stored. It returns how many results went.
+func (s *store) trim(ctx context.Context) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var total int64
+	if s.perDomain > 0 {
+		res, err := s.db.ExecContext(ctx, `DELETE FROM results WHERE id IN (
+			SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY domain ORDER BY created DESC, id DESC) AS n FROM results)
+			WHERE n > ?)`, s.perDomain)
+		if err != nil {
+			return 0, fmt.Errorf("trimming the history per domain: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		s.rows -= n
+		total += n
+	}
+	if s.maxRows > 0 && s.rows > int64(s.maxRows) {
+		res, err := s.db.ExecContext(ctx, `DELETE FROM results WHERE id IN (SELECT id FROM results ORDER BY created, id LIMIT ?)`, s.rows-int64(s.maxRows))
+		if err != nil {
+			return total, fmt.Errorf("deleting the oldest results: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		s.rows -= n
+		total += n
+	}
+	return total, nil
 }
 
 // encodeReport is the report's JSON contract, gzipped.

@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"errors"
+	"maps"
 	"path/filepath"
 	"testing"
 	"time"
@@ -70,11 +71,14 @@ func TestStore(t *testing.T) {
 				}
 			}
 
+			// Only a discovery of the bare domain serves mail clients: row 1, never the newer
+			// discoveries of addresses (their usernames are those users').
 			clientCases := []struct {
 				since time.Time
 				want  int
 			}{
-				{t0, 6},
+				{t0, 1},
+				{t0.Add(2 * time.Hour), -1},
 				{t0.Add(41 * 24 * time.Hour), -1},
 			}
 			for _, tc := range clientCases {
@@ -137,6 +141,121 @@ func TestDecodeReportRejectsGarbage(t *testing.T) {
 	for _, blob := range [][]byte{nil, []byte("not gzip"), func() []byte { b, _ := encodeReport(&discover.Report{}); return b[:len(b)/2] }()} {
 		if _, err := decodeReport(blob); err == nil {
 			t.Errorf("decoded %q", blob)
+		}
+	}
+}
+
+// count is the number of results stored, by domain.
+func count(t *testing.T, st *store) map[string]int {
+	t.Helper()
+	rows, err := st.db.Query(`SELECT domain, count(*) FROM results GROUP BY domain`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var d string
+		var n int
+		if err := rows.Scan(&d, &n); err != nil {
+			t.Fatal(err)
+		}
+		out[d] = n
+	}
+	return out
+}
+
+// The store is bounded as results are saved: the newest perDomain results of each domain stay,
+// and past maxRows in all the oldest go first; trim applies both to what is already there.
+func TestStoreBounds(t *testing.T) {
+	ctx := context.Background()
+	st, err := openStore(filepath.Join(t.TempDir(), "bounded.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.close()
+	st.perDomain, st.maxRows = 3, 5
+	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	ids := map[string]string{}
+	save := func(name, domain string, at time.Duration) {
+		r := storedResult(name+"@"+domain, domain, false, allProtocols, discover.StatusOK, t0.Add(at))
+		if ids[name], err = st.save(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exists := func(name string) bool {
+		_, err := st.get(ctx, ids[name])
+		return err == nil
+	}
+	steps := []struct {
+		name       string
+		do         func()
+		want       map[string]int
+		gone, kept []string
+	}{
+		{"under the bounds", func() {
+			save("x1", "x.example", 1*time.Minute)
+			save("x2", "x.example", 2*time.Minute)
+			save("x3", "x.example", 3*time.Minute)
+		},
+			map[string]int{"x.example": 3}, nil, []string{"x1", "x2", "x3"}},
+		{"a fourth of a domain pushes its oldest out", func() { save("x4", "x.example", 4*time.Minute) },
+			map[string]int{"x.example": 3}, []string{"x1"}, []string{"x2", "x3", "x4"}},
+		{"the result just saved stays, however old", func() { save("x0", "x.example", 0) },
+			map[string]int{"x.example": 4}, nil, []string{"x0", "x2", "x3", "x4"}},
+		{"past the total the oldest go, whatever their domain", func() { save("y1", "y.example", 5*time.Minute); save("z1", "z.example", 6*time.Minute) },
+			map[string]int{"x.example": 3, "y.example": 1, "z.example": 1}, []string{"x0"}, []string{"x2", "y1", "z1"}},
+		{"lower bounds apply to what is there", func() {
+			st.perDomain, st.maxRows = 1, 2
+			if n, err := st.trim(ctx); err != nil || n != 3 {
+				t.Errorf("trim: %d, %v; want 3", n, err)
+			}
+		}, map[string]int{"y.example": 1, "z.example": 1}, []string{"x4"}, []string{"y1", "z1"}},
+	}
+	for _, s := range steps {
+		s.do()
+		if got := count(t, st); !maps.Equal(got, s.want) {
+			t.Errorf("%s: %v, want %v", s.name, got, s.want)
+		}
+		for _, n := range s.gone {
+			if exists(n) {
+				t.Errorf("%s: %s is still there", s.name, n)
+			}
+		}
+		for _, n := range s.kept {
+			if !exists(n) {
+				t.Errorf("%s: %s is gone", s.name, n)
+			}
+		}
+		var total int64
+		for _, n := range count(t, st) {
+			total += int64(n)
+		}
+		if st.rows != total {
+			t.Errorf("%s: the store counts %d results, the table has %d", s.name, st.rows, total)
+		}
+	}
+}
+
+// Through the service: --history-per-domain and --max-results bound what discoveries store.
+func TestStoreBoundsThroughService(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.HistoryPerDomain, c.MaxResults = 2, 3 })
+	steps := []struct {
+		target string
+		want   map[string]int
+	}{
+		{"a@" + domGood, map[string]int{domGood: 1}},
+		{"b@" + domGood, map[string]int{domGood: 2}},
+		{"c@" + domGood, map[string]int{domGood: 2}},
+		{"a@" + domHostile, map[string]int{domGood: 2, domHostile: 1}},
+		{"b@" + domHostile, map[string]int{domGood: 1, domHostile: 2}},
+	}
+	for _, s := range steps {
+		if resp, body := ts.get(t, "/v1/discover?target="+s.target); resp.StatusCode != 200 {
+			t.Fatalf("%s: status %d: %s", s.target, resp.StatusCode, clip(string(body)))
+		}
+		if got := count(t, ts.store); !maps.Equal(got, s.want) {
+			t.Errorf("after %s: %v, want %v", s.target, got, s.want)
 		}
 	}
 }

@@ -31,12 +31,31 @@ type resultView struct {
 	Sources            []discover.SourceReport
 	Warnings           []probe.Warning
 	Changes            []Change
-	Previous           *summary
-	History            []summary
+	Previous           *previousView
+	History            []historyView
 	ProfileURL         string // Apple profile for this address; "" when there is nothing usable
 	AutoconfigURL      string
 	Fast               bool
 	Protocols          string
+}
+
+// previousView is the check "what changed" compares with: its time and status, and a link only
+// when it is of the same target (see linkIfSame).
+type previousView struct {
+	Created time.Time
+	Status  string
+	Link    string
+}
+
+// historyView is one line of the domain's history: who is the target itself, the bare domain,
+// or "another address"; a link only to results of the same target.
+type historyView struct {
+	Created time.Time
+	Status  string
+	Fast    bool
+	Who     string
+	Link    string
+	Current bool
 }
 
 // settingView is one direction: the recommended server, or what came closest.

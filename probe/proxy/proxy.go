@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -192,7 +193,7 @@ func describeDialError(err error) string {
 	switch {
 	case errors.As(err, &ne) && ne.Timeout():
 		return "connection timed out"
-	case strings.Contains(err.Error(), "refused"):
+	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused"
 	}
 	return err.Error()

@@ -153,7 +153,7 @@ func TestProxyUnreachableAndSilent(t *testing.T) {
 	ln.Close()
 	_, err := greet(dialer(t, "socks5://"+addr), "192.0.2.25:25")
 	var pe *proxy.Error
-	if !errors.As(err, &pe) || pe.Kind != proxy.KindProxy || !strings.Contains(pe.Reason, "cannot reach the proxy") {
+	if !errors.As(err, &pe) || pe.Kind != proxy.KindProxy || pe.Reason != "cannot reach the proxy: connection refused" {
 		t.Errorf("unreachable: %v", err)
 	}
 

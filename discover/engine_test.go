@@ -171,3 +171,39 @@ func TestEngineProbeCapsAddresses(t *testing.T) {
 		t.Errorf("dialled %v, want %d addresses (2 per family)", rec.addrs, 2*discover.MaxAddrsPerFamily)
 	}
 }
+
+// Progress totals never shrink, and the last probe event has done == total: a wizard's progress
+// bar moves one way and ends full. Every demo domain, including ones whose hosts resolve to
+// nothing.
+func TestProgressTotalsGrow(t *testing.T) {
+	_, o := startWorld(t, mailsim.DemoSpec())
+	for _, d := range []string{mailsim.DemoSRV, mailsim.DemoGuess, mailsim.DemoHosted, mailsim.DemoAutoconf,
+		mailsim.DemoBroken, mailsim.DemoLegacy, mailsim.DemoPlain, mailsim.DemoNoMail} {
+		var mu sync.Mutex
+		var events []discover.Event
+		o.Progress = func(e discover.Event) {
+			mu.Lock()
+			events = append(events, e)
+			mu.Unlock()
+		}
+		if r, err := discover.Run(context.Background(), "alice@"+d, o); r == nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		last := discover.Event{}
+		for i, e := range events {
+			if e.Total < last.Total || e.Done < last.Done || e.Done > e.Total {
+				t.Errorf("%s: event %d goes from %d/%d to %d/%d", d, i, last.Done, last.Total, e.Done, e.Total)
+			}
+			if e.Kind == discover.EventProbe {
+				last = e
+			} else {
+				last.Total, last.Done = max(last.Total, e.Total), max(last.Done, e.Done)
+			}
+		}
+		if last.Kind == discover.EventProbe && last.Done != last.Total {
+			t.Errorf("%s: the last probe event says %d of %d", d, last.Done, last.Total)
+		}
+		mu.Unlock()
+	}
+}

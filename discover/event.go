@@ -27,8 +27,8 @@ type Event struct {
 	Error     string     `json:"error,omitempty"`
 	Verdict   Verdict    `json:"verdict,omitempty"`
 	Shared    bool       `json:"shared,omitempty"`
-	// Done is how many probes have finished, Total how many are known so far (it grows as
-	// sources name more).
+	// Done is how many probes have finished, Total how many have been started or queued so far:
+	// it never shrinks, and grows as sources name more servers.
 	Done  int `json:"done"`
 	Total int `json:"total"`
 	// Elapsed is the time since the discovery started ("elapsed_ms" in JSON).

@@ -438,7 +438,10 @@ func (s *scheduler) progress(e Event) {
 	if s.opts.Progress == nil {
 		return
 	}
-	e.Done, e.Total = s.done, s.done+s.outstanding+s.pendingHosts
+	// Probes handed to the dispatcher, finished or not: it only grows. (A host still being
+	// resolved is not counted: it may turn into no probe at all, and a total that shrinks would
+	// move a progress bar backwards.)
+	e.Done, e.Total = s.done, s.done+s.outstanding
 	e.Elapsed = time.Since(s.start)
 	s.opts.Progress(e)
 }

@@ -81,7 +81,9 @@ type job struct {
 	target probe.Target
 	prio   prio
 	// creds make it a login: never shared, never cached.
-	creds   *probe.Credentials
+	creds *probe.Credentials
+	// fresh skips the result cache (Options.Fresh); a flight under way is still joined.
+	fresh   bool
 	deliver func(jobResult) // called exactly once, from any goroutine; must not block
 	flight  *flight         // the dispatcher's, under its lock
 }
@@ -182,7 +184,7 @@ func (d *dispatcher) add(j *job) {
 	}
 	ep := endpoint{j.target.Protocol, j.target.Host, j.target.Port, j.target.Security}
 	if j.creds == nil {
-		if c, ok := d.cache[ep]; ok && time.Now().Before(c.expires) {
+		if c, ok := d.cache[ep]; ok && time.Now().Before(c.expires) && !j.fresh {
 			d.sharedHits.Add(1)
 			j.deliver(jobResult{job: j, r: c.r, shared: true})
 			return

@@ -105,6 +105,7 @@ func (e *Engine) Run(ctx context.Context, target string, opts Options) (*Report,
 	o := e.opts
 	o.Protocols, o.Deadline, o.Fast = opts.Protocols, opts.Deadline, opts.Fast
 	o.Credentials, o.TrustHost, o.VerifyAll, o.AllowInsecure, o.Progress = opts.Credentials, opts.TrustHost, opts.VerifyAll, opts.AllowInsecure, opts.Progress
+	o.Fresh = opts.Fresh
 	if len(o.Protocols) == 0 {
 		o.Protocols = []probe.Protocol{probe.SMTP, probe.IMAP, probe.POP3}
 	}

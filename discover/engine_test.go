@@ -207,3 +207,32 @@ func TestProgressTotalsGrow(t *testing.T) {
 		mu.Unlock()
 	}
 }
+
+// Options.Fresh probes and fetches anew where a later discovery of the same engine would
+// otherwise reuse the first one's results.
+func TestEngineFresh(t *testing.T) {
+	w, o := startWorld(t, mailsim.DemoSpec())
+	e, err := discover.NewEngine(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	run := func(fresh bool) (conns int, fetches int) {
+		before, web := w.Accepted(), len(w.WebRequests())
+		opts := o
+		opts.Fresh = fresh
+		if r, err := e.Run(context.Background(), "alice@"+mailsim.DemoAutoconf, opts); r == nil {
+			t.Fatal(err)
+		}
+		return w.Accepted() - before, len(w.WebRequests()) - web
+	}
+	if c, f := run(false); c == 0 || f == 0 {
+		t.Fatalf("the first discovery made %d connections and %d fetches", c, f)
+	}
+	if c, f := run(false); c != 0 || f != 0 {
+		t.Errorf("a second discovery within CacheTTL made %d connections and %d fetches, want none", c, f)
+	}
+	if c, f := run(true); c == 0 || f == 0 {
+		t.Errorf("a fresh discovery made %d connections and %d fetches, want new ones", c, f)
+	}
+}

@@ -38,14 +38,15 @@ func newFetchCache(ttl time.Duration) *fetchCache {
 }
 
 // get returns url's document, fetching it with fetch unless another discovery has (or is) and
-// may reports that this discovery may use a fetch that touched those classes of address.
-func (c *fetchCache) get(ctx context.Context, url string, may func([]netaddr.Class) bool, fetch func(context.Context) (fetchResult, error)) (fetchResult, error) {
+// may reports that this discovery may use a fetch that touched those classes of address. fresh
+// skips a finished fetch (one under way is still joined), and its own fetch replaces it.
+func (c *fetchCache) get(ctx context.Context, url string, fresh bool, may func([]netaddr.Class) bool, fetch func(context.Context) (fetchResult, error)) (fetchResult, error) {
 	if c.ttl <= 0 {
 		return fetch(ctx)
 	}
 	c.mu.Lock()
 	e, ok := c.entries[url]
-	if ok && !e.expires.IsZero() && time.Now().After(e.expires) {
+	if ok && !e.expires.IsZero() && (time.Now().After(e.expires) || fresh) {
 		ok = false
 	}
 	if !ok {

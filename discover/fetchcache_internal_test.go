@@ -50,10 +50,10 @@ func TestFetchCacheSharesByClass(t *testing.T) {
 			fetches.Store(0)
 			c := newFetchCache(time.Minute)
 			ctx := context.Background()
-			if _, err := c.get(ctx, "https://autoconfig.example/", allow(netaddr.Private, netaddr.Loopback), fetchVia(tc.addrs...)); err != nil {
+			if _, err := c.get(ctx, "https://autoconfig.example/", false, allow(netaddr.Private, netaddr.Loopback), fetchVia(tc.addrs...)); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := c.get(ctx, "https://autoconfig.example/", tc.second, fetchVia(tc.addrs...)); err != nil {
+			if _, err := c.get(ctx, "https://autoconfig.example/", false, tc.second, fetchVia(tc.addrs...)); err != nil {
 				t.Fatal(err)
 			}
 			if got := fetches.Load(); got != tc.want {

@@ -65,6 +65,11 @@ type Options struct {
 	// fails verification, legacy TLS) be recommended when nothing usable exists; they stay
 	// flagged. With Probe.AllowInsecureTLS alone, only legacy TLS is allowed that way.
 	AllowInsecure bool
+	// Fresh probes every endpoint anew and fetches every autoconfig document again instead of
+	// reusing the engine's cached results (a probe or fetch already under way is still
+	// joined); the new results replace the cached ones. A helpdesk's "check again" after the
+	// customer fixed a server. DNS answers are still reused for their TTL.
+	Fresh bool
 	// Progress, if set, receives an event as each source and probe finishes. It is called from
 	// the discovery's own goroutine and must return quickly.
 	Progress func(Event)

@@ -296,7 +296,7 @@ func (s *scheduler) enqueue(c *candidate, h *hostState) {
 	}
 	t := c.Target
 	t.Addrs = c.addrs
-	j := &job{target: t, prio: prio{seq: s.seq, key: c.potential(), n: c.order}}
+	j := &job{target: t, prio: prio{seq: s.seq, key: c.potential(), n: c.order}, fresh: s.opts.Fresh}
 	j.deliver = func(r jobResult) { s.inbox.push(event{result: &r}) }
 	c.job, c.state = j, stateQueued
 	s.byJob[j] = c

@@ -143,7 +143,7 @@ func (s *scheduler) startAutoconfig(kind, u string, trust, bound int, untrustedP
 		fctx, cancel := context.WithTimeout(ctx, s.opts.FetchTimeout)
 		defer cancel()
 		may := func(classes []netaddr.Class) bool { return s.guard.allowsClasses(fctx, classes) }
-		f.fetched, f.err = s.e.fetches.get(fctx, u, may, func(ctx context.Context) (fetchResult, error) { return s.fetcher.fetch(ctx, u) })
+		f.fetched, f.err = s.e.fetches.get(fctx, u, s.opts.Fresh, may, func(ctx context.Context) (fetchResult, error) { return s.fetcher.fetch(ctx, u) })
 		if f.err == nil {
 			f.doc, f.err = ParseAutoconfig(f.fetched.Body, s.target.Domain)
 		}

@@ -62,12 +62,13 @@ func (s *scheduler) diagnose(r *Report) Diagnosis {
 		parts = append(parts, "None of the mail servers found can be used by a mail client.")
 	}
 	if d.Status != StatusNoMail && d.Status != StatusDNSFailed || answered {
+		// Only the protocols asked for: "no IMAP or POP3 server" is wrong when only POP3 was.
 		if wantIn {
-			d.Incoming = "Incoming: " + s.direction(incoming, r.Recommended.Incoming, r.Nearest.Incoming, r)
+			d.Incoming = "Incoming: " + s.direction(s.wanted(incoming), r.Recommended.Incoming, r.Nearest.Incoming, r)
 			parts = append(parts, d.Incoming)
 		}
 		if wantOut {
-			d.Outgoing = "Outgoing: " + s.direction(outgoing, r.Recommended.Outgoing, r.Nearest.Outgoing, r)
+			d.Outgoing = "Outgoing: " + s.direction(s.wanted(outgoing), r.Recommended.Outgoing, r.Nearest.Outgoing, r)
 			parts = append(parts, d.Outgoing)
 		}
 	}
@@ -91,6 +92,12 @@ func (s *scheduler) direction(dir []probe.Protocol, rec *Choice, near *Near, r *
 	if len(dir) > 1 {
 		name = "IMAP or POP3"
 	}
+	// "safely" only when what is in the way is about safety: a server that offers no login at
+	// all cannot be used, safely or not.
+	can := "nothing can be used"
+	if near != nil && near.Verdict == Insecure {
+		can = "nothing can be used safely"
+	}
 	switch {
 	case rec != nil && rec.Verdict == Usable:
 		use := "use " + endpointWords(rec.Host, rec.Port, rec.Security) + "."
@@ -104,16 +111,38 @@ func (s *scheduler) direction(dir []probe.Protocol, rec *Choice, near *Near, r *
 	case rec != nil:
 		c := findConfig(r.Configs, rec.Protocol, rec.Host, rec.Port, rec.Security)
 		return fmt.Sprintf("%s works, but not safely: %s. It is recommended only because insecure servers were allowed.", endpointWords(rec.Host, rec.Port, rec.Security), c.VerdictText)
+	case s.declined(dir):
+		// RFC 6186 §3.4: an SRV target of "." says the service is decidedly not offered.
+		what := fmt.Sprintf("%s says it offers no %s (its SRV records for it name no server, RFC 6186)", s.target.Domain, name)
+		if near != nil && countDir(r.Probes, dir) > 0 {
+			return fmt.Sprintf("%s; the closest: %s.", what, subject(endpointWords(near.Host, near.Port, near.Security), nearText(near, r)))
+		}
+		return what + "."
 	case near != nil:
 		what := subject(endpointWords(near.Host, near.Port, near.Security), nearText(near, r))
 		if n := countDir(r.Probes, dir); n == 1 {
-			return fmt.Sprintf("nothing can be used safely: the only %s server, %s.", protocolName(near.Protocol), what)
+			return fmt.Sprintf("%s: the only %s server, %s.", can, protocolName(near.Protocol), what)
 		} else if len(r.Configs) == 0 && len(near.Blockers) > 0 && !isSessionBlocker(near.Blockers[0]) {
 			return fmt.Sprintf("no %s server works; the closest: %s.", name, what)
 		}
-		return fmt.Sprintf("nothing can be used safely: %s.", what)
+		return fmt.Sprintf("%s: %s.", can, what)
 	}
 	return fmt.Sprintf("no %s server was found.", name)
+}
+
+// wanted are the protocols of dir the discovery was asked for.
+func (s *scheduler) wanted(dir []probe.Protocol) []probe.Protocol {
+	return slices.DeleteFunc(slices.Clone(dir), func(p probe.Protocol) bool { return !s.wants(p) })
+}
+
+// declined reports that the domain's SRV records say every protocol of dir is not offered.
+func (s *scheduler) declined(dir []probe.Protocol) bool {
+	for _, p := range dir {
+		if s.notOffered[p] == 0 {
+			return false
+		}
+	}
+	return len(dir) > 0
 }
 
 // isSessionBlocker: the server answered, but something about the session is in the way.

@@ -156,7 +156,9 @@ func explain(c *Config) string {
 		return "the certificate fails verification: " + c.TLS.CertError
 	case BlockerLoginDisabled:
 		if c.StartTLSOffered {
-			return "it refuses logins without TLS (LOGINDISABLED), and the upgrade to TLS did not work on this port"
+			// The plaintext phase of a port that offers STARTTLS: the STARTTLS configuration of
+			// the same port says whether the upgrade works.
+			return "it refuses logins before STARTTLS (LOGINDISABLED): a client must use STARTTLS on this port"
 		}
 		return "it refuses logins without TLS (LOGINDISABLED) and offers no TLS"
 	case BlockerNoAuth:
@@ -174,7 +176,7 @@ func explain(c *Config) string {
 func failureWords(k probe.Kind, c *Config) string {
 	switch k {
 	case probe.KindDNS:
-		return "the host name does not exist"
+		return "the host name did not resolve to an address" // NXDOMAIN, no A/AAAA, or DNS failed: the error says which
 	case probe.KindRefused:
 		return "the connection is refused (nothing listens there, or a firewall rejects it)"
 	case probe.KindConnectTimeout:

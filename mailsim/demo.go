@@ -27,6 +27,7 @@ func DemoSpec() WorldSpec {
 		Users: map[string]string{
 			"alice@" + DemoSRV: "demo-password", "alice@" + DemoGuess: "demo-password", "alice@" + DemoHosted: "demo-password",
 			"alice": "demo-password", "alice@" + DemoBroken: "demo-password",
+			"alice@" + DemoLegacy: "demo-password", "alice@" + DemoPlain: "demo-password",
 		},
 		Zones: []Zone{
 			{Domain: DemoSRV, Signed: true, MX: []MX{{Host: "mx.srv.example", Preference: 10}}, SRV: []SRV{

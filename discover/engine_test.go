@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -234,5 +235,24 @@ func TestEngineFresh(t *testing.T) {
 	}
 	if c, f := run(true); c == 0 || f == 0 {
 		t.Errorf("a fresh discovery made %d connections and %d fetches, want new ones", c, f)
+	}
+}
+
+// The diagnosis speaks of what was asked and of what is in the way: POP3 alone at a domain
+// whose SRV records decline it; "safely" only when safety is the problem.
+func TestDiagnosisWords(t *testing.T) {
+	_, o := startWorld(t, mailsim.DemoSpec())
+	pop := o
+	pop.Protocols = []probe.Protocol{probe.POP3}
+	r := run(t, "alice@"+mailsim.DemoSRV, pop)
+	if in := r.Diagnosis.Incoming; !strings.Contains(in, "offers no POP3") || strings.Contains(in, "IMAP") {
+		t.Errorf("POP3 only at %s: %q", mailsim.DemoSRV, in)
+	}
+	if r.Diagnosis.Outgoing != "" {
+		t.Errorf("outgoing was not asked for: %q", r.Diagnosis.Outgoing)
+	}
+	r = run(t, "alice@"+mailsim.DemoPlain, o)
+	if out := r.Diagnosis.Outgoing; strings.Contains(out, "safely") || !strings.Contains(out, "no login") {
+		t.Errorf("an SMTP server without AUTH: %q", out)
 	}
 }

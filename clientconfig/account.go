@@ -71,7 +71,7 @@ func (s Server) check(incoming bool) error {
 // without any server is ErrNothingUsable, whatever else it lacks.
 func checkAccount(a Account) error {
 	if len(a.Incoming)+len(a.Outgoing) == 0 {
-		return fmt.Errorf("%w: the account has no servers", ErrNothingUsable)
+		return fmt.Errorf("%w: no usable incoming (IMAP/POP3) or outgoing (SMTP) server", ErrNothingUsable)
 	}
 	if !validHost(a.Domain) {
 		return fmt.Errorf("clientconfig: domain %q is not an ASCII (punycode) domain name", a.Domain)

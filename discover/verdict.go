@@ -155,9 +155,14 @@ func explain(c *Config) string {
 	case BlockerCertMissing, BlockerCertInvalid:
 		return "the certificate fails verification: " + c.TLS.CertError
 	case BlockerLoginDisabled:
-		if c.StartTLSOffered {
-			// The plaintext phase of a port that offers STARTTLS: the STARTTLS configuration of
-			// the same port says whether the upgrade works.
+		switch {
+		case c.StartTLSOffered && c.HasWarning(WarnDerivedPlain):
+			// Discovery reports the plaintext phase of a STARTTLS port only when the upgrade
+			// failed (PlaintextPhase).
+			return "it refuses logins without TLS (LOGINDISABLED), and the upgrade to TLS did not work on this port"
+		case c.StartTLSOffered:
+			// A plaintext probe of its own (mailscout probe): the STARTTLS probe of the same
+			// port says whether the upgrade works.
 			return "it refuses logins before STARTTLS (LOGINDISABLED): a client must use STARTTLS on this port"
 		}
 		return "it refuses logins without TLS (LOGINDISABLED) and offers no TLS"

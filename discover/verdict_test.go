@@ -2,6 +2,7 @@ package discover
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/mailscout/mailscout/probe"
@@ -67,6 +68,31 @@ func TestVerdictRule(t *testing.T) {
 		c := Config{Result: tt.r, Verdict: v, Blockers: b}
 		if explain(&c) == "" {
 			t.Errorf("%s: no words for %v", tt.name, b)
+		}
+	}
+}
+
+// LOGINDISABLED in plaintext reads differently where the plaintext configuration comes from:
+// discovery's (derived only when the STARTTLS upgrade failed) or a probe of its own.
+func TestLoginDisabledWords(t *testing.T) {
+	base := probe.Result{Protocol: probe.IMAP, Host: "imap.example.com", Port: 143, Security: probe.Plain, OK: true,
+		LoginDisabled: true, StartTLSOffered: true, Capabilities: []string{"IMAP4rev1", "STARTTLS", "LOGINDISABLED"}}
+	own := Config{Result: base}
+	derived := Config{Result: base}
+	derived.Warnings = []probe.Warning{{Code: WarnDerivedPlain}}
+	noTLS := Config{Result: base}
+	noTLS.StartTLSOffered = false
+	for _, tc := range []struct {
+		c    *Config
+		want string
+	}{
+		{&own, "a client must use STARTTLS on this port"},
+		{&derived, "the upgrade to TLS did not work on this port"},
+		{&noTLS, "offers no TLS"},
+	} {
+		tc.c.Verdict, tc.c.Blockers = judge(&tc.c.Result, false)
+		if got := explain(tc.c); !strings.Contains(got, tc.want) {
+			t.Errorf("%q, want it to say %q", got, tc.want)
 		}
 	}
 }

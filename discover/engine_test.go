@@ -256,3 +256,27 @@ func TestDiagnosisWords(t *testing.T) {
 		t.Errorf("an SMTP server without AUTH: %q", out)
 	}
 }
+
+// A probe that --fast stopped is not judged: its progress event carries no verdict.
+func TestCanceledProbeEventHasNoVerdict(t *testing.T) {
+	_, o := startWorld(t, mailsim.DemoSpec())
+	o.Fast = true
+	var mu sync.Mutex
+	canceled := 0
+	o.Progress = func(e discover.Event) {
+		if e.Kind == discover.EventProbe && e.ErrorKind == probe.KindCanceled {
+			mu.Lock()
+			defer mu.Unlock()
+			canceled++
+			if e.Verdict != "" {
+				t.Errorf("canceled probe %s:%d %s has verdict %q", e.Host, e.Port, e.Security, e.Verdict)
+			}
+		}
+	}
+	for _, d := range []string{mailsim.DemoBroken, mailsim.DemoGuess, mailsim.DemoSRV} {
+		run(t, "alice@"+d, o)
+	}
+	if canceled == 0 {
+		t.Fatal("no probe was canceled: broken.example's filtered and silent ports should still be pending when --fast answers")
+	}
+}

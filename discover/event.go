@@ -20,7 +20,8 @@ type Event struct {
 	Host     string         `json:"host,omitempty"`
 	Port     int            `json:"port,omitempty"`
 	Security probe.Security `json:"security,omitempty"`
-	// OK, ErrorKind and Error say how it went; Verdict is a probe's verdict; Shared says
+	// OK, ErrorKind and Error say how it went; Verdict is a probe's verdict (none for a probe
+	// that was canceled before it could show anything); Shared says
 	// another discovery's probe (or the engine's cache) answered it.
 	OK        bool       `json:"ok"`
 	ErrorKind probe.Kind `json:"error_kind,omitempty"`

@@ -324,6 +324,9 @@ func (s *scheduler) finished(jr *jobResult) {
 	s.done++
 	r := &jr.r
 	v, _ := judge(r, s.mxHosts[r.Host])
+	if r.ErrorKind == probe.KindCanceled {
+		v = "" // stopped before it could show anything: not judged
+	}
 	s.progress(Event{Kind: EventProbe, Protocol: r.Protocol, Host: r.Host, Port: r.Port, Security: r.Security,
 		OK: r.OK, ErrorKind: r.ErrorKind, Verdict: v, Shared: jr.shared})
 }

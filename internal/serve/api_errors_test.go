@@ -97,6 +97,11 @@ func TestAPIErrors(t *testing.T) {
 			},
 			path: "/v1/probe?endpoint=imap.good.example:993", status: 503, code: codeBusy, retryAfter: true},
 		{name: "stream without target", path: "/v1/discover/stream", status: 400, code: codeBadTarget},
+		// Found before the stream starts: a JSON error with its status, not an error event.
+		{name: "stream of a bad target", path: "/v1/discover/stream?target=nobody", status: 400, code: codeBadTarget},
+		{name: "stream rate limited", cfg: func(c *Config) { c.RateLimit, c.RateBurst = 0.01, 1 },
+			prepare: func(t *testing.T, ts *testServer) { ts.get(t, "/v1/discover?target=x") },
+			path:    "/v1/discover/stream?target=alice@good.example", status: 429, code: codeRateLimited, retryAfter: true},
 		{name: "autoconfig of a non-address", path: "/mail/config-v1.1.xml?emailaddress=nobody", status: 400, code: codeBadTarget},
 		{name: "autoconfig of a control character", path: "/mail/config-v1.1.xml?emailaddress=a%01b@good.example", status: 400, code: codeBadTarget},
 		{name: "profile of a control character", path: "/v1/profile.mobileconfig?emailaddress=a%01b@good.example", status: 400, code: codeBadTarget},

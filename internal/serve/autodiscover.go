@@ -17,7 +17,8 @@ import (
 // failed endpoint, and it moves on), so every answer about the request or the domain comes with
 // HTTP 200, as Exchange sends it: ErrorCode 600 (the request cannot be read, or is a GET), 601
 // (a schema other than Outlook's), 500 (a domain the service does not answer for) and 501
-// (nothing usable, including a domain whose servers are all on non-public addresses). Only the
+// (incoming or outgoing mail has no usable server, the Message says which: a client cannot set
+// up an account with one alone; or every server of the domain is non-public). Only the
 // service's own refusals (rate limit, busy, timeout, shutdown) keep their HTTP status, with
 // Retry-After and ErrorCode 603: Outlook moves on, and asks again later.
 func (s *Server) autodiscover(w http.ResponseWriter, r *http.Request) {
@@ -63,9 +64,11 @@ func (s *Server) autodiscover(w http.ResponseWriter, r *http.Request) {
 	}
 	acct.Email = t.Address
 	var buf bytes.Buffer
-	if err := clientconfig.WriteAutodiscover(&buf, acct); err != nil {
+	if err := clientconfig.WriteAutodiscover(&buf, acct.Account); err != nil {
 		if errors.Is(err, clientconfig.ErrNothingUsable) {
-			writeAutodiscoverError(w, http.StatusOK, clientconfig.AutodiscoverNoConfiguration, "No verified configuration for "+domain+".", 0)
+			// Not the usable half: Outlook and Thunderbird set up an account only with both an
+			// incoming and an outgoing server, so the message says which one has nothing usable.
+			writeAutodiscoverError(w, http.StatusOK, clientconfig.AutodiscoverNoConfiguration, "No verified configuration for "+domain+": "+unusable(acct, err)+".", 0)
 			return
 		}
 		s.log.Error("client document", "domain", domain, "err", scrubAddress(err.Error(), t.Address))

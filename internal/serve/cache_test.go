@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -120,6 +121,65 @@ func TestCacheThroughAPI(t *testing.T) {
 		}
 		if got := testutil.ToFloat64(ts.metrics.cacheHits); got != s.hits {
 			t.Errorf("%s: %v cache hits, want %v", s.name, got, s.hits)
+		}
+	}
+}
+
+// refresh=1 checks again for real: the discovery probes every server anew instead of taking the
+// engine's cached probe results (which a discovery of another address of the domain, or a
+// refresh-less repeat, takes). The page's "Check again" and the stream ask the same way.
+func TestRefreshProbesAgain(t *testing.T) {
+	ts := newTestServer(t, nil)
+	w := testWorld(t)
+	accepted := func() int { // connections good.example's servers accepted so far
+		n := 0
+		for ep, c := range w.AcceptedAt() {
+			if host, _, _ := strings.Cut(ep, ":"); strings.HasSuffix(host, "."+domGood) {
+				n += c
+			}
+		}
+		return n
+	}
+	discoverJSON := func(query string) *discover.Report {
+		t.Helper()
+		resp, body := ts.get(t, "/v1/discover?"+query)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: status %d: %s", query, resp.StatusCode, clip(string(body)))
+		}
+		return decodeReportJSON(t, body)
+	}
+	steps := []struct {
+		name  string
+		run   func() *discover.Report
+		fresh bool // connections are made, and good.example's servers accept them
+	}{
+		{"the first check", func() *discover.Report { return discoverJSON("target=alice@" + domGood) }, true},
+		// Another key, so not the service's cache; the engine's probe results answer it.
+		{"another address", func() *discover.Report { return discoverJSON("target=bob@" + domGood) }, false},
+		{"refresh=1", func() *discover.Report { return discoverJSON("target=bob@" + domGood + "&refresh=1") }, true},
+		{"the page's check again", func() *discover.Report {
+			id, _ := check(t, ts, "bob@"+domGood+"&refresh=1")
+			_, body := ts.get(t, "/v1/results/"+id)
+			return decodeReportJSON(t, body)
+		}, true},
+		{"the stream's check again", func() *discover.Report {
+			evs := stream(t, ts, "target=bob@"+domGood+"&refresh=1")
+			if len(evs) < 2 || evs[len(evs)-2].name != "report" {
+				t.Fatalf("stream: %v", evs)
+			}
+			return decodeReportJSON(t, []byte(evs[len(evs)-2].data))
+		}, true},
+		{"a repeat without refresh", func() *discover.Report { return discoverJSON("target=carol@" + domGood) }, false},
+	}
+	for _, s := range steps {
+		before := accepted()
+		rep := s.run()
+		after := accepted()
+		if s.fresh && (rep.Connections == 0 || after == before) {
+			t.Errorf("%s: %d connections, the servers accepted %d: answered from cached probe results", s.name, rep.Connections, after-before)
+		}
+		if !s.fresh && (rep.Connections != 0 || after != before) {
+			t.Errorf("%s: %d connections, the servers accepted %d; want the engine's cached results", s.name, rep.Connections, after-before)
 		}
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"unicode"
@@ -74,10 +76,33 @@ func (s *Server) servesDomain(d string) bool {
 	return len(s.cfg.Domains) == 0 || slices.Contains(s.cfg.Domains, d)
 }
 
-// emailParam reads ?emailaddress=. A "+" in an address that the client did not escape arrives
-// as a space (stalwartlabs/stalwart#1042); no address has a space, so it is put back.
-func emailParam(r *http.Request) string {
-	return strings.ReplaceAll(strings.TrimSpace(r.URL.Query().Get("emailaddress")), " ", "+")
+// emailParam reads ?emailaddress= from the raw query, decoding %XX escapes but keeping a raw
+// "+" a "+", where form decoding (url.Values) reads a space. An address has no space outside
+// quotes, and clients that build the URL by hand leave the "+" of a subaddress unescaped
+// (mustang-im/mustang#474: "?emailaddress=ben+b@…"); a space sent as %20 stays a space, and
+// parseAddress refuses it. Nothing turns a space into a "+": "a%20b@…" is refused, never read
+// as someone else's "a+b@…". The one ambiguous case is refused too: a raw "+" in a quoted local
+// part, where a form-encoding client means a space and a hand-built URL a "+". A value that is
+// not validly escaped is refused, rather than dropped as url.ParseQuery drops it.
+func emailParam(r *http.Request) (string, error) {
+	var value string
+	for _, pair := range strings.Split(r.URL.RawQuery, "&") {
+		name, v, _ := strings.Cut(pair, "=")
+		if n, err := url.QueryUnescape(name); err != nil || n != "emailaddress" {
+			continue
+		}
+		value = v
+		break
+	}
+	addr, err := url.PathUnescape(value) // PathUnescape leaves "+" alone
+	if err != nil {
+		return "", newError(codeBadTarget, "emailaddress is not validly escaped: %v", err)
+	}
+	addr = strings.TrimSpace(addr)
+	if strings.HasPrefix(addr, `"`) && strings.Contains(value, "+") { // no domain has a "+": it is in the local part
+		return "", newError(codeBadTarget, `emailaddress has an unescaped "+" in a quoted local part, which may mean a space or a "+": escape it as %%2B (a "+") or %%20 (a space)`)
+	}
+	return addr, nil
 }
 
 // parseAddress reads an optional address: ok false when there is none, an error when there is
@@ -113,14 +138,22 @@ func validLocalPart(local string) bool {
 
 // clientAccount returns the verified settings of the domain, as clientconfig's Account, from a
 // discovery of the bare domain (see discoverer.forClients): its usernames are templates.
-func (s *Server) clientAccount(ctx context.Context, r *http.Request, domain string) (clientconfig.Account, error) {
+func (s *Server) clientAccount(ctx context.Context, r *http.Request, domain string) (clientAccount, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ClientWait)
 	defer cancel()
 	res, err := s.disc.forClients(ctx, domain, s.client(r))
 	if err != nil {
-		return clientconfig.Account{}, err
+		return clientAccount{}, err
 	}
-	return clientconfig.FromReport(settled(res)), nil
+	rep := settled(res)
+	return clientAccount{Account: clientconfig.FromReport(rep), report: rep}, nil
+}
+
+// clientAccount is the account a document is written from, and the report it was taken from,
+// which says what is in the way when a direction has nothing usable (see unusable).
+type clientAccount struct {
+	clientconfig.Account
+	report *discover.Report
 }
 
 // settled keeps of a fast or incomplete discovery only the recommended configurations. Those
@@ -143,9 +176,37 @@ func isChoice(ch *discover.Choice, c *discover.Config) bool {
 	return ch != nil && ch.Protocol == c.Protocol && ch.Host == c.Host && ch.Port == c.Port && ch.Security == c.Security
 }
 
-// nothingUsable is the answer when clientconfig finds no usable server of both kinds.
-func nothingUsable(domain string, err error) error {
-	return newError(codeNotFound, "no verified configuration for %s: %v", domain, err)
+// unusable says why no document can be written for the domain (clientconfig.ErrNothingUsable):
+// which direction has nothing usable, and what came closest there. Every document needs an
+// incoming and an outgoing server, because a mail client cannot set up an account without
+// both: a domain whose IMAP works but whose SMTP does not gets no document, and is told which.
+func unusable(a clientAccount, err error) string {
+	in, out := len(a.Incoming) > 0, len(a.Outgoing) > 0
+	if in && out { // both, but none whose logins the format can describe: clientconfig says so
+		return strings.TrimPrefix(err.Error(), "clientconfig: ")
+	}
+	var rec discover.Recommended
+	var near discover.Nearest
+	if a.report != nil {
+		rec, near = a.report.Recommended, a.report.Nearest
+	}
+	direction := func(what string, rec *discover.Choice, near *discover.Near) string {
+		switch {
+		case rec != nil: // usable, but left out of documents (see clientconfig.FromReport)
+			return fmt.Sprintf("%s has no server a mail client may take without asking its user (%s is outside the domain and was named over an untrusted path)", what, rec.Host)
+		case near != nil:
+			return fmt.Sprintf("%s has no usable server (the closest: %s)", what, near.Text)
+		}
+		return what + " has no server"
+	}
+	const incoming, outgoing = "incoming mail (IMAP, POP3)", "outgoing mail (SMTP)"
+	switch {
+	case !in && !out:
+		return direction(incoming, rec.Incoming, near.Incoming) + ", and " + direction(outgoing, rec.Outgoing, near.Outgoing)
+	case !out:
+		return direction(outgoing, rec.Outgoing, near.Outgoing) + "; incoming mail works, but a mail client needs both to set up an account"
+	}
+	return direction(incoming, rec.Incoming, near.Incoming) + "; outgoing mail works, but a mail client needs both to set up an account"
 }
 
 // autoconfig is GET /mail/config-v1.1.xml and /.well-known/autoconfig/mail/config-v1.1.xml:
@@ -155,7 +216,12 @@ func (s *Server) autoconfig(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	t, hasAddr, err := s.parseAddress(emailParam(r))
+	addr, err := emailParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	t, hasAddr, err := s.parseAddress(addr)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -171,8 +237,8 @@ func (s *Server) autoconfig(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var buf bytes.Buffer
-	if err := clientconfig.WriteAutoconfig(&buf, acct); err != nil {
-		writeError(w, s.documentError(domain, t.Address, err))
+	if err := clientconfig.WriteAutoconfig(&buf, acct.Account); err != nil {
+		writeError(w, s.documentError(domain, t.Address, acct, err))
 		return
 	}
 	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
@@ -188,11 +254,12 @@ func (s *Server) notServed(t discover.Target, hasAddr bool) error {
 	return newError(codeBadTarget, "emailaddress is missing, and the request was addressed neither to autoconfig.<domain> nor, at the well-known path, to <domain> of a domain this service answers for")
 }
 
-// documentError maps a clientconfig error: nothing usable is 404, anything else a bug. The log
-// line names the domain; the address, which the error's text may quote, is taken out of it.
-func (s *Server) documentError(domain, address string, err error) error {
+// documentError maps a clientconfig error: nothing usable is 404, saying which direction has
+// nothing usable; anything else a bug. The log line names the domain; the address, which the
+// error's text may quote, is taken out of it.
+func (s *Server) documentError(domain, address string, a clientAccount, err error) error {
 	if errors.Is(err, clientconfig.ErrNothingUsable) {
-		return nothingUsable(domain, err)
+		return newError(codeNotFound, "no verified configuration for %s: %s", domain, unusable(a, err))
 	}
 	s.log.Error("client document", "domain", domain, "err", scrubAddress(err.Error(), address))
 	return newError(codeInternal, "the document could not be written")
@@ -205,7 +272,12 @@ func (s *Server) mobileconfig(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	t, hasAddr, err := s.parseAddress(emailParam(r))
+	addr, err := emailParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	t, hasAddr, err := s.parseAddress(addr)
 	switch {
 	case err != nil:
 		writeError(w, err)
@@ -224,9 +296,9 @@ func (s *Server) mobileconfig(w http.ResponseWriter, r *http.Request) {
 	}
 	acct.Email = t.Address
 	var buf bytes.Buffer
-	err = clientconfig.WriteMobileConfig(&buf, acct, clientconfig.MobileConfigOptions{Identifier: s.cfg.ProfileIdentifier, Organization: s.cfg.Organization})
+	err = clientconfig.WriteMobileConfig(&buf, acct.Account, clientconfig.MobileConfigOptions{Identifier: s.cfg.ProfileIdentifier, Organization: s.cfg.Organization})
 	if err != nil {
-		writeError(w, s.documentError(t.Domain, t.Address, err))
+		writeError(w, s.documentError(t.Domain, t.Address, acct, err))
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-apple-aspen-config")

@@ -3,6 +3,7 @@ package serve
 import (
 	"bytes"
 	"flag"
+	"html"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -335,4 +336,82 @@ func TestClientDocumentsUseTheDomainsTemplates(t *testing.T) {
 			t.Errorf("%d discoveries: the stored discovery of the domain was not used", n)
 		}
 	})
+}
+
+// A local part with a space is no address a document can hold: 400 bad_target on every
+// mail-client endpoint (ErrorCode 600 for Autodiscover) and on /v1/discover, never a document
+// for the address with the space turned into a "+", which is someone else's. A "+" the client
+// left unescaped is a "+" on the mail-client endpoints, as the client meant it; /v1/discover
+// reads its target as a form sends it, where "+" is a space, and says so.
+func TestSpaceIsNeverAPlus(t *testing.T) {
+	ts := newTestServer(t, nil)
+	refused := []string{
+		"a%20b@good.example",       // a space, escaped
+		"%22a%20b%22@good.example", // a quoted local part with a space
+		"%22a%20b%22%40good.example",
+		"%22a+b%22@good.example", // a raw "+" in a quoted local part: a space to a form encoder
+		"a%2@good.example",       // not validly escaped
+	}
+	for _, addr := range refused {
+		for _, path := range []string{"/v1/profile.mobileconfig", "/mail/config-v1.1.xml", "/.well-known/autoconfig/mail/config-v1.1.xml"} {
+			resp, body := ts.get(t, path+"?emailaddress="+addr)
+			if resp.StatusCode != 400 || errorCode(body) != codeBadTarget || strings.Contains(string(body), "a+b") {
+				t.Errorf("%s?emailaddress=%s: status %d: %s", path, addr, resp.StatusCode, clip(string(body)))
+			}
+		}
+	}
+	for _, addr := range []string{"a b@good.example", `"a b"@good.example`} {
+		resp, body := do(t, ts.client, mustRequest(t, http.MethodPost, ts.URL+"/autodiscover/autodiscover.xml",
+			strings.NewReader(autodiscoverRequest(html.EscapeString(addr), clientconfig.NamespaceOutlookResponse))))
+		if resp.StatusCode != 200 || !strings.Contains(string(body), "<ErrorCode>600</ErrorCode>") || strings.Contains(string(body), "a+b") {
+			t.Errorf("Autodiscover of %q: status %d: %s", addr, resp.StatusCode, clip(string(body)))
+		}
+	}
+	for _, target := range []string{"a%20b@good.example", "%22a%20b%22@good.example", "a+b@good.example"} {
+		for _, path := range []string{"/v1/discover", "/v1/discover/stream"} {
+			resp, body := ts.get(t, path+"?target="+target)
+			if resp.StatusCode != 400 || errorCode(body) != codeBadTarget || strings.Contains(string(body), "a+b") {
+				t.Errorf("%s?target=%s: status %d: %s", path, target, resp.StatusCode, clip(string(body)))
+			}
+			if strings.Contains(target, "+") && !strings.Contains(string(body), `write a \"+\" as %2B`) {
+				t.Errorf("%s?target=%s: the error does not say how to write a +: %s", path, target, body)
+			}
+		}
+	}
+	// A "+" is a "+", escaped or not.
+	for _, addr := range []string{"alice+tag@good.example", "alice%2Btag@good.example", "alice%2btag%40good.example"} {
+		resp, body := ts.get(t, "/v1/profile.mobileconfig?emailaddress="+addr)
+		if resp.StatusCode != 200 || !strings.Contains(string(body), "<string>alice+tag@good.example</string>") {
+			t.Errorf("profile for %s: status %d: %s", addr, resp.StatusCode, clip(string(body)))
+		}
+	}
+	if got := ts.engine.Stats().Discoveries; got != 1 {
+		t.Errorf("%d discoveries, want the one of good.example for the profiles", got)
+	}
+}
+
+// A domain whose IMAP works but whose SMTP does not gets no document: a mail client sets up an
+// account only with both (clientconfig writes none without both). The answer says which
+// direction has nothing usable and what came closest, on all three endpoints.
+func TestHalfWorkingDomainSaysWhichHalf(t *testing.T) {
+	ts := newTestServer(t, nil)
+	want := []string{"no verified configuration for " + domHalf + ": outgoing mail (SMTP) has no usable server (the closest: smtp.half.example port 587 with STARTTLS",
+		"incoming mail works, but a mail client needs both to set up an account"}
+	resp, body := do(t, ts.client, mustRequest(t, http.MethodPost, ts.URL+"/autodiscover/autodiscover.xml",
+		strings.NewReader(autodiscoverRequest("alice@"+domHalf, clientconfig.NamespaceOutlookResponse))))
+	msg := strings.Replace(string(body), "No verified", "no verified", 1)
+	if resp.StatusCode != 200 || !contains(msg, "<ErrorCode>501</ErrorCode>") || !contains(msg, want...) {
+		t.Errorf("Autodiscover: status %d, want 501 saying %q:\n%s", resp.StatusCode, want, body)
+	}
+	for _, path := range []string{"/mail/config-v1.1.xml", "/v1/profile.mobileconfig"} {
+		resp, body := ts.get(t, path+"?emailaddress=alice@"+domHalf)
+		if resp.StatusCode != 404 || errorCode(body) != codeNotFound || !contains(string(body), want...) {
+			t.Errorf("%s: status %d, want 404 saying %q: %s", path, resp.StatusCode, want, body)
+		}
+	}
+	// Half of it does work: the page says so.
+	_, page := check(t, ts, "alice@"+domHalf)
+	if !contains(page, "Partly works", `<code data-copy>imap.half.example</code>`) {
+		t.Errorf("the page does not show the working half:\n%s", page)
+	}
 }

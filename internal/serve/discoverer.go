@@ -157,7 +157,7 @@ func (d *discoverer) lookup(req discoverRequest, client netip.Prefix) (*result, 
 			return r, nil, nil
 		}
 	}
-	f, leader, err := d.flights.join(req.key, func() error { return d.admit(client) })
+	f, leader, err := d.flights.join(req.key, req.refresh, func() error { return d.admit(client) })
 	if err != nil {
 		return nil, nil, err
 	}
@@ -171,7 +171,7 @@ func (d *discoverer) lookup(req discoverRequest, client netip.Prefix) (*result, 
 		if err == nil {
 			d.cache.put(res) // before finish: no request may find neither cache nor flight
 		}
-		d.flights.finish(req.key, f, res, err)
+		d.flights.finish(req.key, req.refresh, f, res, err)
 	}()
 	return nil, f, nil
 }
@@ -230,7 +230,7 @@ func (d *discoverer) run(ctx context.Context, req discoverRequest, progress func
 	d.metrics.inFlight.Inc()
 	rep, err := d.engine.Run(ctx, req.key.target, discover.Options{
 		Protocols: req.protocols, Deadline: d.cfg.Deadline, Fast: req.key.fast, Credentials: req.creds,
-		AllowInsecure: d.cfg.AllowInsecure, Progress: progress,
+		AllowInsecure: d.cfg.AllowInsecure, Fresh: req.refresh, Progress: progress,
 	})
 	d.metrics.inFlight.Dec()
 	elapsed := time.Since(start)

@@ -11,9 +11,19 @@ import (
 // only the final result, but a helpdesk page that joins a discovery another user started must
 // still show the probes finishing, from the first one. So a flight keeps its events, and a
 // joiner replays them and then follows live.
+//
+// A flight is fresh when its discovery probes every endpoint anew (refresh=1, the page's "check
+// again": discover.Options.Fresh). A refresh joins only a fresh flight: one that started
+// without it may answer from probe results older than the request, the very ones the person
+// asking wants checked again. Anyone else joins either, a fresh one first.
 type flightGroup struct {
 	mu sync.Mutex
-	m  map[key]*flight
+	m  map[flightKey]*flight
+}
+
+type flightKey struct {
+	key
+	fresh bool
 }
 
 // flight is one discovery in progress.
@@ -27,33 +37,37 @@ type flight struct {
 	changed chan struct{} // closed and replaced at each event
 }
 
-// join returns the flight for k. When none is running, begin is called (under the group's
-// lock, so it must not block) to admit a new one: an error from it is returned as is and no
-// flight starts. leader says the caller must run the new flight and call finish.
-func (g *flightGroup) join(k key, begin func() error) (f *flight, leader bool, err error) {
+// join returns the flight for k (a fresh one when fresh is set, see flightGroup). When none is
+// running, begin is called (under the group's lock, so it must not block) to admit a new one:
+// an error from it is returned as is and no flight starts. leader says the caller must run the
+// new flight and call finish.
+func (g *flightGroup) join(k key, fresh bool, begin func() error) (f *flight, leader bool, err error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if f, ok := g.m[k]; ok {
+	if f, ok := g.m[flightKey{k, true}]; ok {
+		return f, false, nil
+	}
+	if f, ok := g.m[flightKey{k, false}]; ok && !fresh {
 		return f, false, nil
 	}
 	if err := begin(); err != nil {
 		return nil, false, err
 	}
 	if g.m == nil {
-		g.m = map[key]*flight{}
+		g.m = map[flightKey]*flight{}
 	}
 	f = &flight{done: make(chan struct{}), changed: make(chan struct{})}
-	g.m[k] = f
+	g.m[flightKey{k, fresh}] = f
 	return f, true, nil
 }
 
 // finish ends the flight: later requests for k start a new one (or, as the caller arranges,
 // find the result in the cache, which must be filled before finish so no request falls
 // between the two).
-func (g *flightGroup) finish(k key, f *flight, res *result, err error) {
+func (g *flightGroup) finish(k key, fresh bool, f *flight, res *result, err error) {
 	g.mu.Lock()
-	if g.m[k] == f {
-		delete(g.m, k)
+	if fk := (flightKey{k, fresh}); g.m[fk] == f {
+		delete(g.m, fk)
 	}
 	g.mu.Unlock()
 	f.res, f.err = res, err

@@ -17,15 +17,15 @@ func TestFlightGroup(t *testing.T) {
 	admit := func() error { admitted++; return nil }
 	refuse := errors.New("full")
 
-	f1, leader, err := g.join(k, admit)
+	f1, leader, err := g.join(k, false, admit)
 	if err != nil || !leader {
 		t.Fatalf("first join: leader %v, %v", leader, err)
 	}
-	f2, leader, err := g.join(k, func() error { t.Fatal("begin called for a running flight"); return nil })
+	f2, leader, err := g.join(k, false, func() error { t.Fatal("begin called for a running flight"); return nil })
 	if err != nil || leader || f2 != f1 {
 		t.Fatalf("second join: leader %v, same flight %v, %v", leader, f2 == f1, err)
 	}
-	if _, _, err := g.join(key{target: "b.example"}, func() error { return refuse }); err != refuse {
+	if _, _, err := g.join(key{target: "b.example"}, false, func() error { return refuse }); err != refuse {
 		t.Fatalf("refused admission: %v", err)
 	}
 	if g.running() != 1 || admitted != 1 {
@@ -55,7 +55,7 @@ func TestFlightGroup(t *testing.T) {
 
 	res := &result{Key: k}
 	_, changed = f1.since(2)
-	g.finish(k, f1, res, nil)
+	g.finish(k, false, f1, res, nil)
 	select {
 	case <-f1.done:
 	default:
@@ -69,8 +69,35 @@ func TestFlightGroup(t *testing.T) {
 	if f1.res != res || g.running() != 0 {
 		t.Fatalf("after finish: res %v, running %d", f1.res, g.running())
 	}
-	if _, leader, _ := g.join(k, admit); !leader {
+	if _, leader, _ := g.join(k, false, admit); !leader {
 		t.Error("a finished flight was joined")
+	}
+}
+
+// A refresh joins only a fresh flight: one started without it may answer from cached probe
+// results older than the request. Anyone else joins a fresh flight too.
+func TestFreshFlights(t *testing.T) {
+	var g flightGroup
+	k := key{target: "a.example", protocols: allProtocols}
+	admit := func() error { return nil }
+	stale, _, _ := g.join(k, false, admit)
+	fresh, leader, _ := g.join(k, true, admit)
+	if !leader || fresh == stale {
+		t.Fatal("a refresh joined a flight that is not fresh")
+	}
+	if f, leader, _ := g.join(k, true, admit); leader || f != fresh {
+		t.Error("a refresh did not join the fresh flight")
+	}
+	if f, leader, _ := g.join(k, false, admit); leader || f != fresh {
+		t.Error("a plain request did not join the fresh flight")
+	}
+	g.finish(k, true, fresh, nil, nil)
+	if f, leader, _ := g.join(k, false, admit); leader || f != stale {
+		t.Error("a plain request did not join the other flight")
+	}
+	g.finish(k, false, stale, nil, nil)
+	if g.running() != 0 {
+		t.Errorf("%d flights running after both finished", g.running())
 	}
 }
 

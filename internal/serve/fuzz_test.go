@@ -162,10 +162,19 @@ func FuzzClientDomain(f *testing.F) {
 	}
 	s := &Server{cfg: Config{Domains: []string{"example.com"}}}
 	f.Fuzz(func(t *testing.T, addr, host, path string) {
-		u := url.URL{Path: path, RawQuery: url.Values{"emailaddress": {addr}}.Encode()}
+		// Escaped as a careful client escapes it: every reserved byte as %XX, a space as %20.
+		u := url.URL{Path: path, RawQuery: "emailaddress=" + strings.ReplaceAll(url.QueryEscape(addr), "+", "%20")}
 		r := httptest.NewRequest("GET", "/", nil)
 		r.URL, r.Host = &u, host
-		tg, hasAddr, err := s.parseAddress(emailParam(r))
+		got, err := emailParam(r)
+		if err != nil {
+			wantCode(t, err, codeBadTarget)
+			return
+		}
+		if got != strings.TrimSpace(addr) {
+			t.Fatalf("emailaddress %q read as %q", addr, got)
+		}
+		tg, hasAddr, err := s.parseAddress(got)
 		if err != nil {
 			wantCode(t, err, codeBadTarget, codePrivateAddress)
 			return

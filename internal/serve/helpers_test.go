@@ -33,6 +33,8 @@ const (
 	domHosted   = "hosted.example"   // wildcard: <anything>.hosted.example is a customer of mx.provider.example
 	domCorp     = "corp.example"     // its autoconfig's usernames are %EMAILLOCALPART%.corp
 	domBusy     = "busy.example"     // mail.busy.example: IMAP 993 and 143, slow to greet; only TestProbePerIP uses it
+	domMixed    = "mixed.example"    // IMAP 993 and SMTP 465 work; POP3 only on 110 without TLS (insecure)
+	domHalf     = "half.example"     // IMAP 993 works; SMTP 587 offers no login: nothing usable outgoing
 	xssGreeting = "<script>alert(1)</script> ready"
 )
 
@@ -61,6 +63,8 @@ func testSpec() mailsim.WorldSpec {
 			{Domain: domHosted, WildcardMX: []mailsim.MX{{Host: "mx.provider.example", Preference: 10}}},
 			{Domain: domCorp, MX: []mailsim.MX{{Host: "mx." + domCorp, Preference: 10}}},
 			{Domain: domBusy, MX: []mailsim.MX{{Host: "mail." + domBusy, Preference: 10}}},
+			{Domain: domMixed, MX: []mailsim.MX{{Host: "mx." + domMixed, Preference: 10}}},
+			{Domain: domHalf, MX: []mailsim.MX{{Host: "mx." + domHalf, Preference: 10}}},
 		},
 		Web: []mailsim.WebFile{
 			{URL: "https://autoconfig." + domPublic + "/mail/config-v1.1.xml", Redirect: "https://autoconfig.inside.example/mail/config-v1.1.xml"},
@@ -95,6 +99,13 @@ func testSpec() mailsim.WorldSpec {
 			{Name: "smtp." + domCorp, Services: []mailsim.Service{{Port: 465, Config: smtps}}},
 			{Name: "mail." + domBusy, Services: []mailsim.Service{{Port: 993, Config: delay(imaps, 300*time.Millisecond)},
 				{Port: 143, Config: delay(mailsim.Config{Protocol: mailsim.IMAP, Mode: mailsim.StartTLS, AuthAfterTLS: plain}, 300*time.Millisecond)}}},
+			{Name: "mx." + domMixed},
+			{Name: "imap." + domMixed, Services: []mailsim.Service{{Port: 993, Config: imaps}}},
+			{Name: "pop." + domMixed, Services: []mailsim.Service{{Port: 110, Config: mailsim.Config{Protocol: mailsim.POP3, Mode: mailsim.Plain, AuthBeforeTLS: []string{"PLAIN"}}}}},
+			{Name: "smtp." + domMixed, Services: []mailsim.Service{{Port: 465, Config: smtps}}},
+			{Name: "mx." + domHalf},
+			{Name: "imap." + domHalf, Services: []mailsim.Service{{Port: 993, Config: imaps}}},
+			{Name: "smtp." + domHalf, Services: []mailsim.Service{{Port: 587, Config: mailsim.Config{Protocol: mailsim.SMTP, Mode: mailsim.StartTLS}}}},
 		},
 	}
 }

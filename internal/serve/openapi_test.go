@@ -8,6 +8,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/mailscout/mailscout/discover"
+	"github.com/mailscout/mailscout/probe"
 )
 
 // The OpenAPI document names every route and every error code, each code with its status, and
@@ -77,5 +81,58 @@ func TestOpenAPI(t *testing.T) {
 		if !strings.Contains(string(readme), "| `"+c+"` | "+status+" |") {
 			t.Errorf("the root README.md does not list %s with %s", c, status)
 		}
+	}
+}
+
+// A progress event's data is discover.Event's JSON, and the OpenAPI document's Event schema
+// names exactly its fields (there is no "endpoint": a probe's endpoint is protocol, host, port
+// and security). Every event a stream really sends has only those fields.
+func TestEventSchemaIsTheEventJSON(t *testing.T) {
+	full, err := json.Marshal(discover.Event{Kind: discover.EventProbe, Source: "s", Name: "n", Protocol: probe.IMAP, Host: "h",
+		Port: 1, Security: probe.TLS, OK: true, ErrorKind: probe.KindRefused, Error: "e", Verdict: discover.Usable, Shared: true,
+		Done: 1, Total: 1, Elapsed: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(full, &fields); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Components struct {
+			Schemas struct {
+				Event struct {
+					Properties map[string]any `json:"properties"`
+				} `json:"Event"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	documented := doc.Components.Schemas.Event.Properties
+	if got, want := slices.Sorted(maps.Keys(documented)), slices.Sorted(maps.Keys(fields)); !slices.Equal(got, want) {
+		t.Errorf("the Event schema has %v; discover.Event's JSON has %v", got, want)
+	}
+	ts := newTestServer(t, nil)
+	evs := stream(t, ts, "target=alice@"+domGood)
+	n := 0
+	for _, e := range evs {
+		if e.name != "progress" {
+			continue
+		}
+		n++
+		var got map[string]any
+		if err := json.Unmarshal([]byte(e.data), &got); err != nil {
+			t.Fatal(err)
+		}
+		for k := range got {
+			if _, ok := documented[k]; !ok {
+				t.Errorf("a progress event has the undocumented field %q: %s", k, e.data)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatalf("no progress events: %v", evs)
 	}
 }

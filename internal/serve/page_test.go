@@ -256,3 +256,80 @@ func TestLogsCarryNoPermalink(t *testing.T) {
 		}
 	}
 }
+
+// roleTags maps each server on a result page ("POP3 pop.example:110 None (no encryption)", as
+// the page writes it, in the list of servers or of failures) to the label it carries, "" for
+// none.
+func roleTags(page string) map[string]string {
+	re := regexp.MustCompile(`<span class="proto">(\w+)</span> (?:<strong class="endpoint">)?([^<\s]+)(?:</strong>)? <span class="sec">([^<]*)</span>(?:</h3>)?\s*(?:<span class="tag \w+ role">([^<]*)</span>)?`)
+	out := map[string]string{}
+	for _, m := range re.FindAllStringSubmatch(page, -1) {
+		out[m[1]+" "+m[2]+" "+m[3]] = m[4]
+	}
+	return out
+}
+
+// Rank orders every server of a protocol, unusable ones too, so rank 1 is not a
+// recommendation: the page calls a server "best" only when the report recommends it and it is
+// usable, says "recommended, though insecure" when the operator allowed an insecure one, and
+// labels the nearest server of a direction without a recommendation as the closest option,
+// with what is in its way.
+func TestPageLabelsOnlyRecommendedServersBest(t *testing.T) {
+	cases := []struct {
+		name   string
+		cfg    func(*Config)
+		target string
+		want   map[string]string // server → label; servers not named must carry none
+	}{
+		{"a usable direction beside an insecure POP3 server", nil, domMixed, map[string]string{
+			"IMAP imap.mixed.example:993 SSL/TLS":             "best",
+			"SMTP smtp.mixed.example:465 SSL/TLS":             "best",
+			"POP3 pop.mixed.example:110 None (no encryption)": "",
+		}},
+		{"only an insecure POP3 server", nil, domMixed + "&protocols=pop3", map[string]string{
+			"POP3 pop.mixed.example:110 None (no encryption)": "closest option, not safe: no_tls",
+		}},
+		{"only an insecure POP3 server, insecure allowed", func(c *Config) { c.AllowInsecure = true }, domMixed + "&protocols=pop3", map[string]string{
+			"POP3 pop.mixed.example:110 None (no encryption)": "recommended, though insecure: no_tls",
+		}},
+		{"nothing usable", nil, domNothing, map[string]string{
+			"SMTP mail.nothing.example:25 None (no encryption)": "closest option, not usable: mx_relay, no_auth, no_tls",
+			"IMAP mail.nothing.example:993 SSL/TLS":             "closest option, not usable: refused", // a failure: no IMAP server answered
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := newTestServer(t, tc.cfg)
+			id, page := check(t, ts, tc.target)
+			got := roleTags(page)
+			if len(got) == 0 {
+				t.Fatalf("no servers found on the page:\n%s", page)
+			}
+			for server, label := range got {
+				want, named := tc.want[server]
+				if !named && label != "" {
+					t.Errorf("%s is labelled %q", server, label)
+				} else if named && label != want {
+					t.Errorf("%s is labelled %q, want %q", server, label, want)
+				}
+			}
+			for server := range tc.want {
+				if _, ok := got[server]; !ok {
+					t.Errorf("%s is not on the page", server)
+				}
+			}
+			// The case the page got wrong: an insecure server ranked first of its protocol.
+			if tc.target == domMixed {
+				res, err := ts.store.get(context.Background(), id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, c := range res.Report.Configs {
+					if c.Protocol == probe.POP3 && c.Rank != 1 {
+						t.Errorf("POP3 %s:%d has rank %d; the case needs a rank-1 server that is not recommended", c.Host, c.Port, c.Rank)
+					}
+				}
+			}
+		})
+	}
+}

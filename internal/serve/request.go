@@ -26,8 +26,9 @@ type discoverRequest struct {
 	key       key
 	target    discover.Target
 	protocols []probe.Protocol
-	// refresh skips the cache (the page's "check again"); an identical discovery already
-	// running is still joined.
+	// refresh is the page's "check again": it skips the cache, and the discovery probes every
+	// endpoint anew instead of taking the engine's cached probe results (discover.Options.Fresh).
+	// An identical discovery already running is joined only when it is a fresh one too.
 	refresh bool
 	// creds makes the discovery log in. Such a discovery is never cached, shared or stored.
 	creds *probe.Credentials
@@ -69,7 +70,13 @@ func parseDiscover(q url.Values, allowPrivate bool) (discoverRequest, error) {
 	if err != nil {
 		return discoverRequest{}, err
 	}
-	return newDiscoverRequest(q.Get("target"), fast, q.Get("protocols"), refresh, allowPrivate)
+	req, err := newDiscoverRequest(q.Get("target"), fast, q.Get("protocols"), refresh, allowPrivate)
+	if ae, ok := err.(*apiError); ok && ae.Code == codeBadTarget && strings.Contains(strings.TrimSpace(q.Get("target")), " ") {
+		// target is read as a form sends it (the page's form does): "+" is a space, and a
+		// space is no part of an address. Say so to whoever typed "alice+tag@" into a URL.
+		return req, newError(codeBadTarget, `%s (in a URL's query a "+" stands for a space: write a "+" as %%2B)`, ae.Message)
+	}
+	return req, err
 }
 
 // newDiscoverRequest checks the target and the protocols and builds the key.

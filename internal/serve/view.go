@@ -84,6 +84,7 @@ type configView struct {
 	Endpoint     string // host:port
 	Security     string
 	Rank         int
+	Role         *roleView // "best", "closest option…" or nil: see configRole
 	Verdict      string
 	VerdictText  string
 	Blockers     []string
@@ -183,6 +184,7 @@ func newResultView(res *result) *resultView {
 	inConfigs := map[string]bool{}
 	for _, c := range rep.Configs {
 		cv := newConfigView(&c, res.Created)
+		cv.Role = configRole(rep, &c)
 		inConfigs[cv.Name] = true
 		v.Configs = append(v.Configs, cv)
 	}
@@ -192,6 +194,7 @@ func newResultView(res *result) *resultView {
 			v.Canceled++
 		case !p.OK:
 			cv := newConfigView(&p, res.Created)
+			cv.Role = configRole(rep, &p)
 			if !inConfigs[cv.Name] {
 				v.Failures = append(v.Failures, cv)
 			}
@@ -203,6 +206,49 @@ func newResultView(res *result) *resultView {
 		v.AutoconfigURL = "/mail/config-v1.1.xml?" + q
 	}
 	return v
+}
+
+// roleView is what the page calls a configuration. Rank is per protocol and orders unusable
+// servers too (the best POP3 server may be a plain-text one while IMAP works), so it says
+// nothing about whether a client should use a server: only the report's recommendation does. A
+// configuration is "best" only when it is recommended and usable; recommended while insecure
+// (the operator allowed insecure servers), it says so; the nearest of a direction that has no
+// recommendation is the closest option, with what is in its way; any other has no label.
+type roleView struct {
+	Text  string
+	Class string // tag class: good, warn
+}
+
+func configRole(rep *discover.Report, c *discover.Config) *roleView {
+	for _, ch := range []*discover.Choice{rep.Recommended.Incoming, rep.Recommended.Outgoing} {
+		if ch != nil && sameEndpoint(c, ch.Protocol, ch.Host, ch.Port, ch.Security) {
+			if c.Verdict == discover.Usable {
+				return &roleView{"best", "good"}
+			}
+			return &roleView{"recommended, though insecure: " + strings.Join(c.Blockers, ", "), "warn"}
+		}
+	}
+	for _, n := range []*discover.Near{rep.Nearest.Incoming, rep.Nearest.Outgoing} {
+		if n != nil && sameEndpoint(c, n.Protocol, n.Host, n.Port, n.Security) {
+			text := "closest option, not usable"
+			if c.Verdict == discover.Insecure {
+				text = "closest option, not safe"
+			}
+			why := c.Blockers
+			if len(why) == 0 && c.ErrorKind != "" {
+				why = []string{string(c.ErrorKind)}
+			}
+			if len(why) > 0 {
+				text += ": " + strings.Join(why, ", ")
+			}
+			return &roleView{text, "warn"}
+		}
+	}
+	return nil
+}
+
+func sameEndpoint(c *discover.Config, p probe.Protocol, host string, port int, sec probe.Security) bool {
+	return c.Protocol == p && strings.EqualFold(c.Host, host) && c.Port == port && c.Security == sec
 }
 
 func newChoice(dir string, c *discover.Choice) *choiceView {

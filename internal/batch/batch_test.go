@@ -403,3 +403,64 @@ func TestSummarizeRefusesForeignLines(t *testing.T) {
 		t.Errorf("%+v %v", s, err)
 	}
 }
+
+// A batch that crashed or was killed leaves a last line cut off mid-write: no line break, not
+// JSON. The summary skips it and says so; the same line with its break, one that is not the
+// last, or a last line that is JSON but not a batch line, still fails the summary.
+func TestSummarizeIncompleteLastLine(t *testing.T) {
+	ok := `{"input_line":1,"input":"x","error":{"code":"bad_target","message":"m"}}` + "\n"
+	whole := ok + `{"input_line":2,"input":"y","error":{"code":"bad_target","message":"m"}}`
+	for _, cut := range []string{
+		`{"input_line":2,"input":"example.com","target":"exam`,
+		`{"input_line":2}{"inp`, // two lines' worth, the second cut
+		`{"`,
+	} {
+		s, err := Summarize(strings.NewReader(ok + cut))
+		if err != nil || !s.IncompleteLastLine || s.Errors != 1 || s.Targets != 0 {
+			t.Errorf("%q: %+v %v, want it skipped", cut, s, err)
+		}
+	}
+	s, err := Summarize(strings.NewReader(whole))
+	if err != nil || s.IncompleteLastLine || s.Errors != 2 {
+		t.Errorf("a whole last line without a break: %+v %v", s, err)
+	}
+	for _, bad := range []string{
+		`{"input_line":2,"input":"exam` + "\n",      // a line break after it: not what a crash leaves
+		`{"input_line":2,"input":"exam` + "\n" + ok, // not the last line
+		"null",          // JSON, but not a batch line
+		`{"input":"x"}`, // likewise
+	} {
+		if _, err := Summarize(strings.NewReader(ok + bad)); err == nil || !strings.Contains(err.Error(), "line 2") {
+			t.Errorf("%q: err %v, want an error for line 2", bad, err)
+		}
+	}
+}
+
+// TLS versions are counted per recommended server, incoming and outgoing: their base is the
+// number of recommendations, which can be twice the number of targets.
+func TestSummarizeRecommendations(t *testing.T) {
+	line := func(n int, in, out bool) string {
+		cfg := func(p, h string, port int, v string) string {
+			return fmt.Sprintf(`{"protocol":%q,"host":%q,"port":%d,"security":"tls","tls":{"version":%q}}`, p, h, port, v)
+		}
+		rec := func(p, h string, port int) string {
+			return fmt.Sprintf(`{"protocol":%q,"host":%q,"port":%d,"security":"tls"}`, p, h, port)
+		}
+		r := fmt.Sprintf(`{"input_line":%d,"diagnosis":{"status":"ok"},"configs":[%s,%s],"recommended":{`, n, cfg("imap", "h", 993, "1.3"), cfg("smtp", "h", 465, "1.2"))
+		var parts []string
+		if in {
+			parts = append(parts, `"incoming":`+rec("imap", "h", 993))
+		}
+		if out {
+			parts = append(parts, `"outgoing":`+rec("smtp", "h", 465))
+		}
+		return r + strings.Join(parts, ",") + "}}\n"
+	}
+	s, err := Summarize(strings.NewReader(line(1, true, true) + line(2, true, false) + line(3, false, false)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Targets != 3 || s.Recommendations != 3 || s.TLSVersions["TLS 1.3"] != 2 || s.TLSVersions["TLS 1.2"] != 1 {
+		t.Errorf("%+v", s)
+	}
+}

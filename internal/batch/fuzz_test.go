@@ -237,6 +237,7 @@ func FuzzSummarize(f *testing.F) {
 		`null` + "\n" + `{"input_line":5,"error":null}` + "\n" + `{"input_line":6,"error":{}}` + "\r\n\n  \n",
 		`{"input_line":7,"timings_ms":"x"}`,
 		`{"input_line":8,"dns":{"mx":[{"host":"..."},{"host":"a..b"},{"host":"xn--"}]}}`,
+		`{"input_line":9,"error":{"code":"bad_target"}}` + "\n" + `{"input_line":10,"diagnosis":{"sta`, // a crash's last line
 	} {
 		f.Add([]byte(s))
 	}
@@ -246,10 +247,19 @@ func FuzzSummarize(f *testing.F) {
 			return
 		}
 		lines := 0
+		var last []byte
 		for _, l := range bytes.Split(data, []byte("\n")) {
 			if len(strings.TrimSpace(string(l))) > 0 {
 				lines++
 			}
+			last = l
+		}
+		if s.IncompleteLastLine {
+			// Only a last line cut off mid-write is skipped: no line break, not JSON.
+			if len(strings.TrimSpace(string(last))) == 0 || json.Valid(last) {
+				t.Fatalf("a last line %q taken for an incomplete one", last)
+			}
+			lines--
 		}
 		if s.Targets+s.Errors != lines {
 			t.Fatalf("%d targets and %d errors from %d lines", s.Targets, s.Errors, lines)
@@ -262,6 +272,9 @@ func FuzzSummarize(f *testing.F) {
 		}
 		if sum(s.ByStatus) != s.Targets || sum(s.ByProvider) != s.Targets {
 			t.Fatalf("breakdowns do not add up to %d targets: %+v", s.Targets, s)
+		}
+		if s.Recommendations > 2*s.Targets || sum(s.TLSVersions) > s.Recommendations {
+			t.Fatalf("%d recommendations for %d targets, %d TLS versions of them", s.Recommendations, s.Targets, sum(s.TLSVersions))
 		}
 		if s.PlaintextOnly > s.Targets {
 			t.Fatalf("%d plaintext-only of %d targets", s.PlaintextOnly, s.Targets)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"golang.org/x/net/publicsuffix"
@@ -21,20 +22,33 @@ type Summary struct {
 	ByStatus    map[string]int `json:"by_status"`    // diagnosis status → targets
 	ByProvider  map[string]int `json:"by_provider"`  // registrable domain of the best MX host → targets ("none": no MX)
 	TLSVersions map[string]int `json:"tls_versions"` // TLS version of the recommended servers → recommendations
+	// Recommendations counts the recommended servers, incoming and outgoing (up to two a
+	// target): what TLSVersions is a share of.
+	Recommendations int `json:"recommendations"`
 	// CertProblems counts targets that have at least one configuration with each certificate
 	// blocker (cert_expired, cert_name_mismatch, …).
 	CertProblems map[string]int `json:"cert_problems"`
 	// PlaintextOnly counts targets whose servers answer only without encryption.
 	PlaintextOnly int `json:"plaintext_only"`
+	// IncompleteLastLine says the last line was cut off mid-write (no line break, and not JSON),
+	// as a batch that crashed or was killed leaves it: it was skipped, not counted. batch
+	// --resume cuts it off and does that target again.
+	IncompleteLastLine bool `json:"incomplete_last_line"`
 }
 
-// Summarize reads a batch's JSON Lines.
+// Summarize reads a batch's JSON Lines. A last line without a line break that is not JSON is
+// what a batch stopped mid-write leaves: it is skipped (IncompleteLastLine). Any other line that
+// is not one of batch's fails the summary, naming the line.
 func Summarize(r io.Reader) (Summary, error) {
 	s := Summary{ByStatus: map[string]int{}, ByProvider: map[string]int{}, TLSVersions: map[string]int{}, CertProblems: map[string]int{}}
 	br := bufio.NewReaderSize(r, 1<<20)
 	for n := 1; ; n++ {
 		line, err := br.ReadBytes('\n')
 		if len(strings.TrimSpace(string(line))) > 0 {
+			if err == io.EOF && !json.Valid(line) {
+				s.IncompleteLastLine = true
+				return s, nil
+			}
 			if perr := s.add(line); perr != nil {
 				return s, fmt.Errorf("line %d: %w", n, perr)
 			}
@@ -78,10 +92,14 @@ func (s *Summary) add(line []byte) error {
 		if c == nil {
 			continue
 		}
-		for _, cfg := range r.Configs {
-			if cfg.Protocol == c.Protocol && cfg.Host == c.Host && cfg.Port == c.Port && cfg.Security == c.Security && cfg.TLS != nil {
-				s.TLSVersions["TLS "+cfg.TLS.Version]++
-			}
+		s.Recommendations++
+		// The recommended configuration's TLS, counted once (a configuration is listed once;
+		// an edited file may list it twice).
+		i := slices.IndexFunc(r.Configs, func(cfg discover.Config) bool {
+			return cfg.Protocol == c.Protocol && cfg.Host == c.Host && cfg.Port == c.Port && cfg.Security == c.Security
+		})
+		if i >= 0 && r.Configs[i].TLS != nil {
+			s.TLSVersions["TLS "+r.Configs[i].TLS.Version]++
 		}
 	}
 	problems := map[string]bool{}

@@ -23,7 +23,7 @@ func DiscoverJSON(w io.Writer, r *discover.Report) error {
 // failed and why, and the warnings. It fits l.Width unless l.Wide.
 func DiscoverTable(w io.Writer, r *discover.Report, l Layout) error {
 	var b strings.Builder
-	head := fmt.Sprintf("Discovery for %s (domain %s): %.0f ms, %d connections", r.Target, r.Domain, probe.Millis(r.Elapsed), r.Connections)
+	head := fmt.Sprintf("Discovery for %s (domain %s): %.0f ms, %d %s", r.Target, r.Domain, probe.Millis(r.Elapsed), r.Connections, plural(r.Connections, "connection", "connections"))
 	if r.Proxy != "" {
 		head += ", through proxy " + r.Proxy
 	}
@@ -40,11 +40,16 @@ func DiscoverTable(w io.Writer, r *discover.Report, l Layout) error {
 			pad = max(pad, len(hostPort(c.Host, c.Port)))
 		}
 	}
-	b.WriteString(wrap(choiceLine(r.Recommended.Incoming, r.Nearest.Incoming, pad), l, "  incoming  ", "            "))
-	b.WriteString(wrap(choiceLine(r.Recommended.Outgoing, r.Nearest.Outgoing, pad), l, "  outgoing  ", "            "))
+	in, out := askedDirections(r)
+	if in {
+		b.WriteString(wrap(choiceLine(r.Recommended.Incoming, r.Nearest.Incoming, pad), l, "  incoming  ", "            "))
+	}
+	if out {
+		b.WriteString(wrap(choiceLine(r.Recommended.Outgoing, r.Nearest.Outgoing, pad), l, "  outgoing  ", "            "))
+	}
 	b.WriteString("\n")
-	b.WriteString(wrap(dnsLine(r.DNS, l), l, "DNS:      ", "          "))
-	b.WriteString(wrap(sourcesLine(r.Sources), l, "Sources:  ", "          "))
+	b.WriteString(wrap(dnsLine(r, l), l, "DNS:      ", "          "))
+	b.WriteString(wrap(sourcesLine(r), l, "Sources:  ", "          "))
 	b.WriteString("\n")
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return err
@@ -69,9 +74,7 @@ func DiscoverTable(w io.Writer, r *discover.Report, l Layout) error {
 	}
 	if len(r.Warnings) > 0 {
 		tail.WriteString("\nWarnings:\n")
-		for _, wn := range r.Warnings {
-			tail.WriteString(wrap(fmt.Sprintf("[%s] %s", wn.Code, wn.Text), l, "  ! ", "    "))
-		}
+		tail.WriteString(warningLines(r.Warnings, l))
 	}
 	_, err := io.WriteString(w, tail.String())
 	return err
@@ -84,13 +87,15 @@ func statusWords(s string) string { return strings.ToUpper(strings.ReplaceAll(s,
 func configTables(w io.Writer, r *discover.Report, l Layout) error {
 	withLogin := slices.ContainsFunc(r.Configs, func(c discover.Config) bool { return c.Auth != nil })
 	header := []string{"#", "Endpoint", "Security", "Verdict", "Auth", "TLS"}
-	flex := []int{3, 4}
+	// As in probe tables: the verdict and login wrap between words, the mechanisms between
+	// names, and the endpoint after its host name only when nothing else gives.
+	flex := map[int]breaker{1: atDots, 3: atSpaces, 4: wordList}
 	if l.Wide {
 		header = append([]string{"#", "Proto"}, append(header[1:], "Source", "Notes")...)
 	}
 	if withLogin {
 		header = append(header, "Login")
-		flex = append(flex, len(header)-1)
+		flex[len(header)-1] = wordList
 	}
 	row := func(c discover.Config) []string {
 		row := []string{fmt.Sprint(c.Rank), hostPort(c.Host, c.Port), string(c.Security),
@@ -128,7 +133,7 @@ func configTables(w io.Writer, r *discover.Report, l Layout) error {
 		}
 		printed = true
 		io.WriteString(w, title+"\n")
-		if err := table(w, l, header, rows, flex...); err != nil {
+		if err := tableFit(w, l, header, rows, flex); err != nil {
 			return err
 		}
 	}
@@ -160,17 +165,20 @@ func configNotes(r *discover.Report, l Layout) string {
 }
 
 // failureTable lists failed probes: a table in wide layout, a list whose reasons wrap
-// otherwise. Without verbose, guessed endpoints that merely refused or do not exist are
-// counted, not listed: they are expected and say nothing about the domain.
+// otherwise; with verbose, every probe, each line marked as what it is (see marker). Without
+// verbose, endpoints that were only guesses (guessed host names, the MX and provider hosts on
+// the usual ports) and merely refused or do not exist are counted, not listed: they are
+// expected and say nothing about the domain.
 func failureTable(w io.Writer, r *discover.Report, l Layout) error {
 	var rows [][]string
-	hidden := 0
+	var marks []string
+	var hidden []discover.Config
 	for _, p := range r.Probes {
 		if p.OK && !l.Verbose {
 			continue
 		}
 		if !l.Verbose && onlyGuessed(p.Sources) && (p.ErrorKind == probe.KindRefused || p.ErrorKind == probe.KindDNS) {
-			hidden++
+			hidden = append(hidden, p)
 			continue
 		}
 		result, reason := string(p.ErrorKind), p.Error
@@ -180,6 +188,7 @@ func failureTable(w io.Writer, r *discover.Report, l Layout) error {
 			reason += " " + h
 		}
 		rows = append(rows, []string{string(p.Protocol), hostPort(p.Host, p.Port), string(p.Security), result, reason, strings.Join(p.Sources, ",")})
+		marks = append(marks, marker(p.OK, p.Verdict))
 	}
 	if len(rows) > 0 {
 		title := "\nWhat failed and why:\n"
@@ -193,24 +202,77 @@ func failureTable(w io.Writer, r *discover.Report, l Layout) error {
 			}
 		} else {
 			var b strings.Builder
-			for _, row := range rows {
-				b.WriteString(wrap(fmt.Sprintf("%s %s %s [%s] (%s)", row[0], row[1], row[2], row[3], row[5]), l, "  x ", "      "))
+			for i, row := range rows {
+				b.WriteString(wrap(fmt.Sprintf("%s %s %s [%s] (%s)", row[0], row[1], row[2], row[3], row[5]), l, "  "+marks[i]+" ", "      "))
 				b.WriteString(wrap(row[4], l, "      ", "      "))
 			}
 			io.WriteString(w, b.String())
 		}
 	}
-	if hidden > 0 {
-		_, err := io.WriteString(w, wrap(fmt.Sprintf("(%d guessed endpoints refused the connection or do not exist; -v lists every probe)", hidden), l, "", ""))
+	if len(hidden) > 0 {
+		_, err := io.WriteString(w, wrap(hiddenWords(hidden), l, "", " "))
 		return err
 	}
 	return nil
 }
 
+// hiddenWords counts the probes failureTable leaves out by what happened to them and by what
+// named them: "(8 endpoints refused the connection: 6 on the MX host, 2 guessed; -v lists every
+// probe)".
+func hiddenWords(hidden []discover.Config) string {
+	var refused, missing, mx, provider, guessed int
+	mxHosts := map[string]bool{}
+	for _, p := range hidden {
+		if p.ErrorKind == probe.KindRefused {
+			refused++
+		} else {
+			missing++
+		}
+		switch {
+		case slices.Contains(p.Sources, discover.SourceMX):
+			mx++
+			mxHosts[p.Host] = true
+		case slices.Contains(p.Sources, discover.SourceProvider):
+			provider++
+		default:
+			guessed++
+		}
+	}
+	what := "refused the connection or do not exist"
+	switch {
+	case missing == 0:
+		what = "refused the connection"
+	case refused == 0:
+		what = plural(missing, "does not exist", "do not exist")
+	}
+	var by []string
+	if mx > 0 {
+		by = append(by, fmt.Sprintf("%d on the %s", mx, plural(len(mxHosts), "MX host", "MX hosts")))
+	}
+	if provider > 0 {
+		by = append(by, fmt.Sprintf("%d on the provider's usual host names", provider))
+	}
+	if guessed > 0 {
+		by = append(by, fmt.Sprintf("%d guessed", guessed))
+	}
+	n := len(hidden)
+	return fmt.Sprintf("(%d %s %s: %s; -v lists every probe)", n, plural(n, "endpoint", "endpoints"), what, strings.Join(by, ", "))
+}
+
+// onlyGuessed says no source vouched for the endpoint: it was a guess, of a host name or of the
+// usual ports of an MX or provider host.
 func onlyGuessed(sources []string) bool {
 	return !slices.ContainsFunc(sources, func(s string) bool {
 		return s != discover.SourceGuess && s != discover.SourceMX && s != discover.SourceProvider
 	})
+}
+
+// plural is one or many, by n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func verdictCell(v discover.Verdict, blockers []string) string {
@@ -239,9 +301,14 @@ func warningCodes(ws []probe.Warning) string {
 	return list(codes, "")
 }
 
-func dnsLine(d discover.DNSReport, l Layout) string {
+// dnsLine says what DNS answered: the MX and SRV records, or that a lookup failed and the
+// answer is unknown (never "none": a resolver that did not answer says nothing about the domain).
+func dnsLine(r *discover.Report, l Layout) string {
+	d := r.DNS
+	mxState, srvFailed, srvAsked := lookups(r)
 	mx := "none"
-	if len(d.MX) > 0 {
+	switch {
+	case len(d.MX) > 0:
 		var parts []string
 		for _, m := range d.MX {
 			parts = append(parts, fmt.Sprintf("%s (%d)", m.Host, m.Preference))
@@ -250,6 +317,10 @@ func dnsLine(d discover.DNSReport, l Layout) string {
 		if d.NullMX {
 			mx += ": a null MX, the domain accepts no mail (RFC 7505)"
 		}
+	case mxState == lookupFailed:
+		mx = "unknown (the lookup failed)"
+	case mxState == lookupUnfinished:
+		mx = "unknown (the lookup did not finish)"
 	}
 	srv := "none published"
 	switch {
@@ -261,8 +332,49 @@ func dnsLine(d discover.DNSReport, l Layout) string {
 			parts = append(parts, srvWords(s))
 		}
 		srv = strings.Join(parts, ", ")
+	case srvFailed > 0 && srvFailed == srvAsked:
+		srv = "unknown (the lookups failed)"
+	case srvFailed > 0:
+		srv = fmt.Sprintf("unknown (%d of %d lookups failed, the others found none)", srvFailed, srvAsked)
 	}
-	return fmt.Sprintf("MX %s; SRV %s; DNSSEC %s", mx, srv, yesNo(d.DNSSEC, "yes (answers validated by the resolver)", "no"))
+	if len(d.SRV) > 0 && srvFailed > 0 {
+		srv += fmt.Sprintf(" (%d of %d lookups failed)", srvFailed, srvAsked)
+	}
+	dnssec := yesNo(d.DNSSEC, "yes (answers validated by the resolver)", "no")
+	if !d.DNSSEC && (mxState != lookupDone || srvFailed > 0) {
+		dnssec = "unknown"
+	}
+	return fmt.Sprintf("MX %s; SRV %s; DNSSEC %s", mx, srv, dnssec)
+}
+
+const (
+	lookupDone       = iota // answered, or the name does not exist: what DNS said is known
+	lookupFailed            // the resolver failed, or the lookup was cut short: unknown
+	lookupUnfinished        // still under way when the report was made: unknown
+)
+
+// lookups reads the sources for the state of the MX lookup and how many SRV lookups were made
+// and how many of them failed. A domain that does not exist (NXDOMAIN) is an answer.
+func lookups(r *discover.Report) (mx, srvFailed, srvAsked int) {
+	nxdomain := slices.ContainsFunc(r.Warnings, func(w probe.Warning) bool { return w.Code == discover.WarnNXDomain })
+	for _, s := range r.Sources {
+		switch s.Kind {
+		case discover.SourceMX:
+			switch {
+			case s.OK || nxdomain:
+			case s.Error == "":
+				mx = lookupUnfinished
+			default:
+				mx = lookupFailed
+			}
+		case discover.SourceSRV:
+			srvAsked++
+			if !s.OK {
+				srvFailed++
+			}
+		}
+	}
+	return mx, srvFailed, srvAsked
 }
 
 func srvWords(s discover.SRVReport) string {
@@ -274,10 +386,10 @@ func srvWords(s discover.SRVReport) string {
 }
 
 // sourcesLine names the sources that named servers; guessed names are counted, not listed.
-func sourcesLine(srcs []discover.SourceReport) string {
+func sourcesLine(r *discover.Report) string {
 	var parts []string
 	srv, guessed := 0, 0
-	for _, s := range srcs {
+	for _, s := range r.Sources {
 		switch {
 		case s.Candidates == 0:
 		case s.Kind == discover.SourceGuess || strings.HasPrefix(s.URLOrName, "host names"):
@@ -294,12 +406,95 @@ func sourcesLine(srcs []discover.SourceReport) string {
 		parts = append([]string{fmt.Sprintf("srv (%d services)", srv)}, parts...)
 	}
 	if guessed > 0 {
-		parts = append(parts, fmt.Sprintf("%d guessed endpoints", guessed))
+		g := fmt.Sprintf("%d guessed endpoints", guessed)
+		if !slices.ContainsFunc(r.Probes, func(p discover.Config) bool {
+			return slices.Contains(p.Sources, discover.SourceGuess) || slices.Contains(p.Sources, discover.SourceProvider)
+		}) {
+			g += ", none of them probed" // their names did not resolve: the diagnosis says why
+		}
+		parts = append(parts, g)
 	}
 	if len(parts) == 0 {
 		return "none named a server"
 	}
 	return strings.Join(parts, "; ")
+}
+
+// askedDirections says which directions the discovery was asked about: incoming (IMAP, POP3),
+// outgoing (SMTP). The report does not carry the protocols asked for, so they are read from
+// what it does carry: the SRV lookups, made for every protocol asked and none other; else the
+// diagnosis, which has a sentence for each direction asked (except for a domain without mail or
+// a failed DNS, where both are shown).
+func askedDirections(r *discover.Report) (in, out bool) {
+	srv := false
+	for _, s := range r.Sources {
+		if s.Kind != discover.SourceSRV {
+			continue
+		}
+		srv = true
+		name := strings.TrimPrefix(s.URLOrName, "SRV ")
+		switch {
+		case strings.HasPrefix(name, "_submission"):
+			out = true
+		case strings.HasPrefix(name, "_imap"), strings.HasPrefix(name, "_pop3"):
+			in = true
+		}
+	}
+	if srv {
+		return in || r.Recommended.Incoming != nil || r.Nearest.Incoming != nil, out || r.Recommended.Outgoing != nil || r.Nearest.Outgoing != nil
+	}
+	d := r.Diagnosis
+	if d.Incoming == "" && d.Outgoing == "" {
+		return true, true
+	}
+	return d.Incoming != "" || r.Recommended.Incoming != nil || r.Nearest.Incoming != nil,
+		d.Outgoing != "" || r.Recommended.Outgoing != nil || r.Nearest.Outgoing != nil
+}
+
+// warningLines are the report's warnings, one line each, except DNS failures: without verbose
+// they are one line with their count, as one resolver that does not answer fails every lookup.
+func warningLines(ws []probe.Warning, l Layout) string {
+	var b strings.Builder
+	var dnsErrors []probe.Warning
+	for _, wn := range ws {
+		if wn.Code == discover.WarnDNSError && !l.Verbose {
+			dnsErrors = append(dnsErrors, wn)
+			continue
+		}
+		b.WriteString(wrap(fmt.Sprintf("[%s] %s", wn.Code, wn.Text), l, "  ! ", "    "))
+	}
+	switch len(dnsErrors) {
+	case 0:
+	case 1:
+		b.WriteString(wrap(fmt.Sprintf("[%s] %s", dnsErrors[0].Code, dnsErrors[0].Text), l, "  ! ", "    "))
+	default:
+		// "DNS MX example.com: …": counted by type; the MX lookup's error, the one that
+		// matters most, is the example.
+		types := map[string]int{}
+		var order []string
+		example := dnsErrors[0].Text
+		for _, wn := range dnsErrors {
+			f := strings.Fields(wn.Text)
+			t := "other"
+			if len(f) > 2 && f[0] == "DNS" {
+				t = f[1]
+			}
+			if types[t] == 0 {
+				order = append(order, t)
+			}
+			types[t]++
+			if t == "MX" {
+				example = wn.Text
+			}
+		}
+		slices.Sort(order)
+		var counts []string
+		for _, t := range order {
+			counts = append(counts, fmt.Sprintf("%d %s", types[t], t))
+		}
+		b.WriteString(wrap(fmt.Sprintf("[%s] %d DNS lookups failed (%s; -v lists each), e.g. %s", discover.WarnDNSError, len(dnsErrors), strings.Join(counts, ", "), example), l, "  ! ", "    "))
+	}
+	return b.String()
 }
 
 // choiceLine is one recommended server, or what came nearest; pad aligns the endpoints.

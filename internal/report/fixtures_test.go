@@ -4,10 +4,12 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,6 +28,10 @@ var fixtures = map[string]string{
 	"broken":   "alice@broken.example",
 	"login":    "alice@guess.example",
 	"badlogin": "alice@guess.example",
+	// A resolver that does not answer: every lookup fails, nothing is known.
+	"dnsfailed": "alice@guess.example",
+	// Only SMTP asked for: the report speaks of outgoing mail only.
+	"smtponly": "alice@broken.example",
 }
 
 // TestFixtures rewrites testdata/discover_*.json from the demo world when run with -update;
@@ -48,6 +54,7 @@ func TestFixtures(t *testing.T) {
 	o.Probe.RootCAs = w.CA.Pool()
 	o.Probe.GreetingTimeout = 300 * time.Millisecond
 	o.NoISPDB = true
+	dead := deadResolver(t)
 	for name, target := range fixtures {
 		opts := o
 		switch name {
@@ -55,12 +62,16 @@ func TestFixtures(t *testing.T) {
 			opts.Credentials = &probe.Credentials{Password: "demo-password"}
 		case "badlogin":
 			opts.Credentials = &probe.Credentials{Password: "wrong"}
+		case "dnsfailed":
+			opts.Resolver = &discover.DNSResolver{Servers: []string{dead}}
+		case "smtponly":
+			opts.Protocols = []probe.Protocol{probe.SMTP}
 		}
 		r, err := discover.Run(context.Background(), target, opts)
 		if r == nil {
 			t.Fatal(err)
 		}
-		normalise(r)
+		normalise(r, dead)
 		data, err := json.MarshalIndent(r, "", "  ")
 		if err != nil {
 			t.Fatal(err)
@@ -71,15 +82,31 @@ func TestFixtures(t *testing.T) {
 	}
 }
 
+// deadResolver is a loopback address where no DNS server listens: each question to it is
+// refused at once.
+func deadResolver(t *testing.T) string {
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := c.LocalAddr().String()
+	c.Close()
+	return addr
+}
+
 var (
-	dates     = regexp.MustCompile(`\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}Z)?`)
-	durations = regexp.MustCompile(`\b\d+(\.\d+)?(ms|µs|s)\b`)
+	dates      = regexp.MustCompile(`\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}Z)?`)
+	durations  = regexp.MustCompile(`\b\d+(\.\d+)?(ms|µs|s)\b`)
+	localPorts = regexp.MustCompile(`udp 127\.0\.0\.1:\d+->`)
 )
 
-// normalise makes a report independent of when and how fast it was made.
-func normalise(r *discover.Report) {
+// normalise makes a report independent of when and how fast it was made, and of the ports the
+// dead resolver and the queries to it had.
+func normalise(r *discover.Report, dead string) {
 	r.Elapsed = 42 * time.Millisecond
 	fix := func(s string) string {
+		s = strings.ReplaceAll(s, dead, "127.0.0.1:5353")
+		s = localPorts.ReplaceAllString(s, "udp 127.0.0.1:40000->")
 		s = dates.ReplaceAllStringFunc(s, func(d string) string {
 			if len(d) > 10 {
 				return "2026-10-26T23:04:48Z"
@@ -107,6 +134,17 @@ func normalise(r *discover.Report) {
 			}
 		}
 	}
+	for i := range r.Warnings {
+		r.Warnings[i].Text = fix(r.Warnings[i].Text)
+	}
+	for i := range r.Sources {
+		r.Sources[i].Error = fix(r.Sources[i].Error)
+	}
+	for i := range r.DNS.Hosts {
+		r.DNS.Hosts[i].Error = fix(r.DNS.Hosts[i].Error)
+	}
+	// The report sorts its warnings by text: again, now that the ports are gone from it.
+	slices.SortStableFunc(r.Warnings, func(a, b probe.Warning) int { return cmp.Or(cmp.Compare(a.Code, b.Code), cmp.Compare(a.Text, b.Text)) })
 	slices.SortStableFunc(r.Probes, func(a, b discover.Config) int {
 		return cmp.Or(cmp.Compare(a.Protocol, b.Protocol), cmp.Compare(a.Host, b.Host), cmp.Compare(a.Port, b.Port), cmp.Compare(a.Security, b.Security))
 	})

@@ -92,7 +92,7 @@ func TestTranscriptGolden(t *testing.T) {
 		Error: "EHLO after STARTTLS: server answered 421 4.3.2 shutting down",
 	}
 	var buf bytes.Buffer
-	if err := Transcript(&buf, []probe.Result{r}); err != nil {
+	if err := Transcript(&buf, []probe.Result{r}, Layout{Width: 100}); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "transcript.golden", buf.Bytes())

@@ -47,10 +47,20 @@ func Table(w io.Writer, l Layout, header []string, rows [][]string, flex ...int)
 	return table(w, l, header, rows, flex...)
 }
 
-// table writes the project's one table style: ASCII borders (output survives any terminal,
-// e-mail and ticket system), headers as written, left-aligned cells. The flexible columns wrap
-// to fit the layout's width (see fitRows); nothing wraps in wide layout.
+// table writes the project's one table style with the flexible columns wrapping between words
+// (see tableFit).
 func table(w io.Writer, l Layout, header []string, rows [][]string, flex ...int) error {
+	cols := map[int]breaker{}
+	for _, i := range flex {
+		cols[i] = atSpaces
+	}
+	return tableFit(w, l, header, rows, cols)
+}
+
+// tableFit writes the project's one table style: ASCII borders (output survives any terminal,
+// e-mail and ticket system), headers as written, left-aligned cells. The flexible columns wrap
+// as their breaker says to fit the layout's width (see fitRows); nothing wraps in wide layout.
+func tableFit(w io.Writer, l Layout, header []string, rows [][]string, flex map[int]breaker) error {
 	t := tablewriter.NewTable(w,
 		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleASCII)})),
 		tablewriter.WithHeaderAutoFormat(tw.Off),
@@ -59,12 +69,13 @@ func table(w io.Writer, l Layout, header []string, rows [][]string, flex ...int)
 		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
 		tablewriter.WithRowAutoWrap(tw.WrapNone),
 	)
+	header, rows = fitRows(header, rows, flex, l)
 	h := make([]any, len(header))
 	for i, c := range header {
 		h[i] = c
 	}
 	t.Header(h...)
-	for _, row := range fitRows(header, rows, flex, l) {
+	for _, row := range rows {
 		if err := t.Append(row); err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/mailscout/mailscout/discover"
 	"github.com/mailscout/mailscout/probe"
@@ -23,13 +24,15 @@ func ProbeTable(w io.Writer, results []probe.Result, l Layout) error {
 		withLogin = withLogin || r.Auth != nil
 	}
 	header := []string{"Proto", "Endpoint", "Security", "Verdict", "Auth", "Before TLS", "TLS"}
-	flex := []int{4, 5}
+	// Every column that holds names or words may wrap: the endpoint after its host name (or
+	// after a dot of it), the mechanisms between them; protocol, mode and TLS version never do.
+	flex := map[int]breaker{1: atDots, 3: wordList, 4: wordList, 5: wordList}
 	if l.Wide {
 		header = append(header, "Time")
 	}
 	if withLogin {
 		header = append(header, "Login")
-		flex = append(flex, len(header)-1)
+		flex[len(header)-1] = wordList
 	}
 	var rows [][]string
 	for _, r := range results {
@@ -42,26 +45,56 @@ func ProbeTable(w io.Writer, results []probe.Result, l Layout) error {
 		}
 		rows = append(rows, row)
 	}
-	if err := table(w, l, header, rows, flex...); err != nil {
+	if err := tableFit(w, l, header, rows, flex); err != nil {
 		return err
 	}
 	return probeNotes(w, results, l)
 }
 
+// probeRow is a mode's row: what it is, its verdict, the mechanisms offered after TLS (Auth)
+// and before it (Before TLS, STARTTLS only), the TLS version and, in wide layout, the time. A
+// cell says "-" where the probe learned nothing, "none" only where the server answered and
+// offered nothing.
 func probeRow(r probe.Result) []string {
 	v, _, _ := discover.Judge(&r)
 	verdict := string(v)
-	if !r.OK {
+	switch {
+	case r.ErrorKind == probe.KindAuth:
+		verdict = "login refused" // the server works; it said no to these credentials
+	case !r.OK:
 		verdict = "fails"
 	}
 	before, auth := "-", "-"
-	if r.Security == probe.StartTLS && r.Greeting != "" {
+	if r.Security == probe.StartTLS && plaintextCapsKnown(&r) {
 		before = list(r.AuthMethodsPlaintext, "none")
 	}
-	if r.OK {
+	if r.OK || r.ErrorKind == probe.KindAuth {
+		// A refused login came after the final capabilities: what the server offers is known.
 		auth = list(r.AuthMethods, "none")
 	}
 	return []string{string(r.Protocol), hostPort(r.Host, r.Port), string(r.Security), verdict, auth, before, tlsCell(&r), fmt.Sprintf("%.0f ms", probe.Millis(r.Timings.Total))}
+}
+
+// plaintextCapsKnown says the server answered the capability question before TLS (EHLO,
+// CAPABILITY, CAPA), or said in another way that there is nothing to ask (an EHLO-less SMTP
+// server, a PREAUTH greeting, a POP3 server without CAPA): what the Before TLS column shows is
+// then what it offers. A mode stopped before that, by a timeout, a cancellation or a closed
+// connection, learned nothing.
+func plaintextCapsKnown(r *probe.Result) bool {
+	return r.StartTLSOffered || len(r.AuthMethodsPlaintext) > 0 || r.ErrorKind == probe.KindStartTLSUnavailable ||
+		(r.TLS == nil && len(r.Capabilities) > 0)
+}
+
+// marker is the sign a line about a probed mode starts with (README.md, "What it shows"): x a
+// mode that failed, ! one that answered but cannot be used safely, + one that is usable.
+func marker(ok bool, v discover.Verdict) string {
+	switch {
+	case !ok:
+		return "x"
+	case v != discover.Usable:
+		return "!"
+	}
+	return "+"
 }
 
 func probeNotes(w io.Writer, results []probe.Result, l Layout) error {
@@ -75,7 +108,7 @@ func probeNotes(w io.Writer, results []probe.Result, l Layout) error {
 			// TLS", "probably plaintext") would contradict the other's. One note says it all.
 			if !said[ep] {
 				said[ep] = true
-				b.WriteString(wrap("[greeting_timeout] in every mode tried, the server accepted the connection and never said a word: a tarpit, an overloaded server, or not a mail server", l, fmt.Sprintf("  x %s %s: ", r.Protocol, ep), "      "))
+				b.WriteString(wrap("[greeting_timeout] in every mode tried, the server accepted the connection and never said a word: a tarpit, an overloaded server, or not a mail server", l, fmt.Sprintf("  %s %s %s: ", marker(false, ""), r.Protocol, ep), "      "))
 			}
 			continue
 		}
@@ -84,12 +117,12 @@ func probeNotes(w io.Writer, results []probe.Result, l Layout) error {
 			if h := hint(&r); h != "" {
 				text += " " + h
 			}
-			b.WriteString(wrap(text, l, "  x "+label, "      "))
+			b.WriteString(wrap(text, l, "  "+marker(false, "")+" "+label, "      "))
 			continue
 		}
 		said := map[string]bool{}
 		if v, blockers, text := discover.Judge(&r); v != discover.Usable {
-			b.WriteString(wrap(fmt.Sprintf("%s [%s]: %s", v, strings.Join(blockers, " "), text), l, "  ! "+label, "      "))
+			b.WriteString(wrap(fmt.Sprintf("%s [%s]: %s", v, strings.Join(blockers, " "), text), l, "  "+marker(true, v)+" "+label, "      "))
 			said[probe.WarnPlaintextSession] = slices.Contains(blockers, discover.BlockerNoTLS)
 			said[probe.WarnLegacyTLS] = slices.Contains(blockers, discover.BlockerLegacyTLS)
 			said[probe.WarnLoginDisabled] = slices.Contains(blockers, discover.BlockerLoginDisabled)
@@ -99,7 +132,7 @@ func probeNotes(w io.Writer, results []probe.Result, l Layout) error {
 			if said[wn.Code] {
 				continue // the verdict line above already says it
 			}
-			b.WriteString(wrap(fmt.Sprintf("[%s] %s", wn.Code, wn.Text), l, "  ! "+label, "      "))
+			b.WriteString(wrap(fmt.Sprintf("[%s] %s", wn.Code, wn.Text), l, "  ! "+label, "      ")) // a warning, whatever the verdict
 		}
 	}
 	if b.Len() == 0 {
@@ -130,29 +163,63 @@ func silentEndpoints(results []probe.Result) map[string]bool {
 }
 
 // Transcript writes each result's dialogue, as a helpdesk reads it: time since connect,
-// direction (C client, S server, * event), plaintext or TLS, and the line.
-func Transcript(w io.Writer, results []probe.Result) error {
+// direction (C client, S server, * event), plaintext or TLS, and the line. A line longer than
+// the layout's width goes on under its text, indented; wide layout never breaks one. Without a
+// layout, the width is TerminalWidth(nil)'s: $COLUMNS, else DefaultWidth.
+func Transcript(w io.Writer, results []probe.Result, layout ...Layout) error {
+	l := Layout{Width: TerminalWidth(nil)}
+	if len(layout) > 0 {
+		l = layout[0]
+	}
 	var b strings.Builder
 	for _, r := range results {
 		addr := r.Address
 		if addr == "" {
 			addr = "not connected"
 		}
-		fmt.Fprintf(&b, "== %s %s %s (%s)\n", r.Protocol, hostPort(r.Host, r.Port), r.Security, addr)
-		for _, l := range r.Transcript {
+		b.WriteString(fold(fmt.Sprintf("== %s %s %s (%s)", r.Protocol, hostPort(r.Host, r.Port), r.Security, addr), l, "", "     "))
+		for _, line := range r.Transcript {
 			layer := "plain"
-			if l.TLS {
+			if line.TLS {
 				layer = "tls  "
 			}
-			fmt.Fprintf(&b, "%9.1fms %s %s %s\n", probe.Millis(l.At), l.Dir, layer, l.Text)
+			b.WriteString(fold(line.Text, l, fmt.Sprintf("%9.1fms %s %s ", probe.Millis(line.At), line.Dir, layer), transcriptIndent))
 		}
 		if !r.OK {
-			fmt.Fprintf(&b, "%11s x       %s\n", "", r.Error)
+			b.WriteString(fold(r.Error, l, fmt.Sprintf("%11s x       ", ""), transcriptIndent))
 		}
 		b.WriteString("\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// transcriptIndent starts a transcript line's continuation: under the text, two columns in, so
+// that it reads as the same line and not as a new one.
+const transcriptIndent = "                      "
+
+// fold breaks text into lines of at most the layout's width, the first starting with first and
+// the others with rest. Unlike wrap, it keeps the text exactly as written (the server's words,
+// spaces and all): a break replaces one space, or falls inside a word too long for a line. In
+// wide layout, or without a width, it does not break.
+func fold(text string, l Layout, first, rest string) string {
+	var b strings.Builder
+	prefix := first
+	for {
+		room := max(l.Width-utf8.RuneCountInString(prefix), 10)
+		r := []rune(text)
+		if l.Wide || l.Width <= 0 || len(r) <= room {
+			b.WriteString(prefix + text + "\n")
+			return b.String()
+		}
+		cut, next := room, room
+		if i := strings.LastIndexByte(string(r[:room+1]), ' '); i > 0 {
+			cut = utf8.RuneCountInString(string(r[:room+1])[:i])
+			next = cut + 1
+		}
+		b.WriteString(prefix + string(r[:cut]) + "\n")
+		text, prefix = string(r[next:]), rest
+	}
 }
 
 // ProbeResult is one probed mode in the probe JSON contract: the probe's result and its

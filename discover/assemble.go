@@ -73,6 +73,7 @@ func (s *scheduler) report(complete bool, working []rankedConfig) *Report {
 		Target:      s.target.Input,
 		Proxy:       probe.ProxyURL(s.opts.Probe.Dial),
 		Domain:      s.target.Domain,
+		Protocols:   slices.Clone(s.opts.Protocols),
 		Complete:    complete,
 		DNS:         s.dns,
 		Warnings:    slices.Clone(s.warnings),

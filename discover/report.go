@@ -16,6 +16,9 @@ type Report struct {
 	Elapsed time.Duration `json:"-"`
 	// Proxy is the proxy every connection went through (URL without password), "" for direct.
 	Proxy string `json:"proxy"`
+	// Protocols are the protocols the discovery was asked about (smtp, imap, pop3): a report
+	// of SMTP alone says nothing about incoming mail.
+	Protocols []probe.Protocol `json:"protocols"`
 	// Complete is false when fast mode stopped early, the deadline cut the discovery short, or
 	// it was canceled.
 	Complete bool `json:"complete"`

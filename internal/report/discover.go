@@ -421,34 +421,21 @@ func sourcesLine(r *discover.Report) string {
 }
 
 // askedDirections says which directions the discovery was asked about: incoming (IMAP, POP3),
-// outgoing (SMTP). The report does not carry the protocols asked for, so they are read from
-// what it does carry: the SRV lookups, made for every protocol asked and none other; else the
-// diagnosis, which has a sentence for each direction asked (except for a domain without mail or
-// a failed DNS, where both are shown).
+// outgoing (SMTP). A report without its protocols (written before they were recorded) is taken
+// to be about both.
 func askedDirections(r *discover.Report) (in, out bool) {
-	srv := false
-	for _, s := range r.Sources {
-		if s.Kind != discover.SourceSRV {
-			continue
-		}
-		srv = true
-		name := strings.TrimPrefix(s.URLOrName, "SRV ")
-		switch {
-		case strings.HasPrefix(name, "_submission"):
+	if len(r.Protocols) == 0 {
+		return true, true
+	}
+	for _, p := range r.Protocols {
+		switch p {
+		case probe.SMTP:
 			out = true
-		case strings.HasPrefix(name, "_imap"), strings.HasPrefix(name, "_pop3"):
+		case probe.IMAP, probe.POP3:
 			in = true
 		}
 	}
-	if srv {
-		return in || r.Recommended.Incoming != nil || r.Nearest.Incoming != nil, out || r.Recommended.Outgoing != nil || r.Nearest.Outgoing != nil
-	}
-	d := r.Diagnosis
-	if d.Incoming == "" && d.Outgoing == "" {
-		return true, true
-	}
-	return d.Incoming != "" || r.Recommended.Incoming != nil || r.Nearest.Incoming != nil,
-		d.Outgoing != "" || r.Recommended.Outgoing != nil || r.Nearest.Outgoing != nil
+	return in, out
 }
 
 // warningLines are the report's warnings, one line each, except DNS failures: without verbose

@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"golang.org/x/term"
-
 	"github.com/mailscout/mailscout/probe"
 )
 
@@ -25,12 +23,18 @@ type authFlags struct {
 	allowBadCert   bool
 }
 
-func (f *authFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.user, "user", "", "log in as this user to verify the credentials (discover: default the address)")
-	fs.StringVar(&f.passwordEnv, "password-env", "", "read the password from this environment variable")
+// register adds the credential flags; probeCmd is set for the probe command, which has no
+// address to take a user name from.
+func (f *authFlags) register(fs *flag.FlagSet, probeCmd bool) {
+	if probeCmd {
+		fs.StringVar(&f.user, "user", "", "log in as this user `name` to verify the credentials (needed to log in)")
+	} else {
+		fs.StringVar(&f.user, "user", "", "log in as this user `name` to verify the credentials (default: the name autoconfig gives, else the address)")
+	}
+	fs.StringVar(&f.passwordEnv, "password-env", "", "read the password from this environment `variable`")
 	fs.BoolVar(&f.passwordStdin, "password-stdin", false, "read the password from the first line of standard input (default with --user on a terminal: a prompt)")
-	fs.StringVar(&f.auth, "auth", "", "mechanisms allowed for the login, comma-separated: "+strings.Join(probe.SupportedMechanisms(), ",")+" (default: all)")
-	fs.StringVar(&f.oauthTokenEnv, "oauth-token-env", "", "log in with the OAuth 2 bearer token in this environment variable (OAUTHBEARER, XOAUTH2)")
+	fs.StringVar(&f.auth, "auth", "", "`mechanisms` allowed for the login, comma-separated: "+strings.Join(probe.SupportedMechanisms(), ", ")+" (default: all)")
+	fs.StringVar(&f.oauthTokenEnv, "oauth-token-env", "", "log in with the OAuth 2 bearer token in this environment `variable` (OAUTHBEARER, XOAUTH2)")
 	fs.BoolVar(&f.allowPlaintext, "allow-plaintext-auth", false, "DANGEROUS: allow sending the password over connections without TLS")
 	fs.BoolVar(&f.allowBadCert, "allow-bad-cert", false, "allow sending the password to servers whose certificate failed verification")
 }
@@ -81,7 +85,7 @@ func (f *authFlags) credentials(needUser bool, stdinTaken bool) (*probe.Credenti
 		if c.Password, err = secretFromEnv("--password-env", f.passwordEnv); err != nil {
 			return nil, err
 		}
-	case f.passwordStdin || term.IsTerminal(int(os.Stdin.Fd())):
+	case f.passwordStdin || promptTerminal.IsTerminal(int(os.Stdin.Fd())):
 		if stdinTaken {
 			return nil, errors.New("standard input cannot carry both the proxy password and the login password: use --password-env")
 		}

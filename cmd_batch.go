@@ -32,24 +32,31 @@ Exit codes: 0 the batch ran to the end (whatever the targets' diagnoses), 1 it d
 unreadable input, an unwritable output, Ctrl-C), 2 usage error.`
 
 func runBatch(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("batch", batchSynopsis, stderr)
+	cl := newCommandLine("batch", batchSynopsis, stdout, stderr)
+	fs := cl.FlagSet
 	var f discoverFlags
 	f.registerDiscovery(fs)
-	output := fs.String("output", "", "write the JSON Lines to this file instead of standard output")
+	output := fs.String("output", "", "write the JSON Lines to this `file` instead of standard output")
 	resume := fs.Bool("resume", false, "with --output: skip the targets the file already has a line for, and append")
-	shard := fs.String("shard", "", "I/N: process only shard I (0-based) of N; N machines given the same list split it with no coordination")
+	shard := fs.String("shard", "", "`I/N`: process only shard I (0-based) of N; N machines given the same list split it with no coordination")
 	inFlight := fs.Int("in-flight", 64, "discoveries running at once")
 	rate := fs.Float64("rate", 0, "new connections per second over the whole batch (0: no ceiling)")
 	dnsRate := fs.Float64("dns-rate", 0, "DNS questions per second sent to the resolver over the whole batch (0: no ceiling; authoritative servers' rate limiting drops answers beyond a few hundred per second)")
 	progressJSON := fs.Bool("progress-json", false, "write progress events as JSON Lines to standard error")
-	summary := fs.Bool("summary", false, "when done, print the summary table (as 'mailscout summarize' does) to standard error")
+	summary := fs.Bool("summary", false, "when done, print the summary table (as 'mailscout summarize' does) to standard error: of the whole --output file, or of the lines this run wrote")
 	demo := fs.Bool("demo", false, "run against the built-in demo world instead of the Internet (try: printf 'srv.example\\nguess.example\\n' | mailscout batch --demo)")
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return flagExit(err)
+	pos, code, ok := cl.parse(args)
+	if !ok {
+		return code
 	}
 	if len(pos) > 1 {
 		return usageError(stderr, fs, "batch takes at most one FILE")
+	}
+	if *demo {
+		if msg := rejectDemoIgnored(cl); msg != "" {
+			return usageError(stderr, fs, msg)
+		}
+		f.probe.proxy.none = true // $ALL_PROXY does not lead to the demo world
 	}
 	f.format = "json"
 	opts, err := f.options()
@@ -71,8 +78,9 @@ func runBatch(args []string, stdout, stderr io.Writer) int {
 	total := -1
 	if len(pos) == 1 && pos[0] != "-" {
 		file, err := os.Open(pos[0])
-		if err != nil {
-			return usageError(stderr, fs, err.Error())
+		if err != nil { // not the invocation's fault: README.md, an unreadable input exits 1
+			fmt.Fprintf(stderr, "mailscout batch: cannot read the targets: %v\n", err)
+			return exitNotWorks
 		}
 		defer file.Close()
 		in = file
@@ -93,10 +101,7 @@ func runBatch(args []string, stdout, stderr io.Writer) int {
 	}
 	defer engine.Close()
 
-	var out interface {
-		Write([]byte) error
-		Close() error
-	}
+	var out lineSink
 	skip := func(int, string) bool { return false }
 	switch {
 	case *resume:
@@ -117,6 +122,13 @@ func runBatch(args []string, stdout, stderr io.Writer) int {
 		out = lineWriter{stdout}
 	}
 	defer out.Close()
+	// --summary without --output: summarize the lines as they are written (batch.Summarize
+	// reads them through a pipe; memory stays flat however long the batch).
+	var live *liveSummary
+	if *summary && *output == "" {
+		live = newLiveSummary()
+		out = teeLines{out, live}
+	}
 
 	ctx, stop := signalContext()
 	defer stop()
@@ -130,7 +142,17 @@ func runBatch(args []string, stdout, stderr io.Writer) int {
 			return out.Write(line)
 		})
 	show.finish(prog, engine.Stats())
-	if *summary && *output != "" && err == nil {
+	switch {
+	case live != nil:
+		s, serr := live.finish()
+		if serr == nil && err == nil {
+			serr = report.Summary(stderr, s, report.Layout{Width: report.TerminalWidth(os.Stderr)})
+		}
+		if serr != nil && err == nil {
+			fmt.Fprintf(stderr, "mailscout batch: summary: %v\n", serr)
+			return exitNotWorks
+		}
+	case *summary && err == nil:
 		if code := printSummary(*output, stderr, false); code != exitWorks {
 			return code
 		}
@@ -188,6 +210,61 @@ func (l lineWriter) Write(line []byte) error {
 }
 
 func (lineWriter) Close() error { return nil }
+
+// lineSink is where a batch's JSON Lines go.
+type lineSink interface {
+	Write([]byte) error
+	Close() error
+}
+
+// teeLines writes each line to out, and a copy to the live summary.
+type teeLines struct {
+	out  lineSink
+	copy *liveSummary
+}
+
+func (t teeLines) Write(line []byte) error {
+	if err := t.out.Write(line); err != nil {
+		return err
+	}
+	t.copy.add(line)
+	return nil
+}
+
+func (t teeLines) Close() error { return t.out.Close() }
+
+// liveSummary runs batch.Summarize over the lines a batch writes, as they are written.
+type liveSummary struct {
+	pw   *io.PipeWriter
+	done chan struct{}
+	s    batch.Summary
+	err  error
+}
+
+func newLiveSummary() *liveSummary {
+	pr, pw := io.Pipe()
+	l := &liveSummary{pw: pw, done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		l.s, l.err = batch.Summarize(pr)
+		pr.CloseWithError(errSummaryDone) // a summary that stopped early never blocks the batch
+	}()
+	return l
+}
+
+var errSummaryDone = errors.New("summary done")
+
+// add hands one line to the summary; a summary that gave up is the summary's failure, not the
+// batch's, and is reported by finish.
+func (l *liveSummary) add(line []byte) {
+	l.pw.Write(append(line[:len(line):len(line)], '\n'))
+}
+
+func (l *liveSummary) finish() (batch.Summary, error) {
+	l.pw.Close()
+	<-l.done
+	return l.s, l.err
+}
 
 // batchProgress shows progress on standard error: a bar when it is a terminal
 // (github.com/schollz/progressbar/v3), JSON Lines with --progress-json, nothing otherwise.
@@ -265,14 +342,14 @@ versions of the recommended servers, certificate problems, and domains reachable
 encryption.`
 
 func runSummarize(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("summarize", summarizeSynopsis, stderr)
-	asJSON := fs.Bool("json", false, "write the summary as JSON")
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return flagExit(err)
+	cl := newCommandLine("summarize", summarizeSynopsis, stdout, stderr)
+	asJSON := cl.Bool("json", false, "write the summary as JSON")
+	pos, code, ok := cl.parse(args)
+	if !ok {
+		return code
 	}
 	if len(pos) > 1 {
-		return usageError(stderr, fs, "summarize takes at most one FILE")
+		return usageError(stderr, cl.FlagSet, "summarize takes at most one FILE")
 	}
 	path := "-"
 	if len(pos) == 1 {
@@ -291,7 +368,7 @@ func printSummaryTo(path string, stdout, stderr io.Writer, asJSON bool) int {
 		f, err := os.Open(path)
 		if err != nil {
 			fmt.Fprintf(stderr, "mailscout summarize: %v\n", err)
-			return exitUsage
+			return exitNotWorks // like batch: an unreadable input is not a usage error
 		}
 		defer f.Close()
 		in = f

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/mailscout/mailscout/discover"
 	"github.com/mailscout/mailscout/mailsim"
@@ -29,34 +32,103 @@ Demo domains:
   plain.example      no TLS at all: an IMAP server with LOGINDISABLED, an SMTP relay without AUTH
   nomail.example     publishes a null MX: accepts no mail
 
-Every server knows the account alice@<domain> with the password "demo-password" (and alice@
-autoconf.example logs in as "alice"): try --user and --password-stdin.`
+Every server knows the account alice@<domain> with the password "demo-password" (and
+alice@autoconf.example logs in as "alice"): try --user and --password-stdin. Domains may be
+written in any case, and an address at a demo domain (bob@srv.example) is discovered as that
+address.
+
+The demo world is reached in this process, not over the network: --proxy, --resolver, --ispdb,
+--no-ispdb and --ca-file do not apply (--demo-proxy puts an in-process proxy in the way).
+
+Exit codes: with one domain, discover's: 0 usable settings found (and the login worked, with
+credentials), 1 nothing usable, 3 DNS failed, 4 the server rejected the credentials. With
+several domains, or none (the tour, which shows broken domains on purpose), 0 whatever the
+diagnoses, and --json writes a JSON array of reports. Always: 2 usage error, 130 interrupted by
+Ctrl-C or SIGTERM (what was learned is printed first).`
 
 var demoDomains = []string{mailsim.DemoSRV, mailsim.DemoGuess, mailsim.DemoHosted, mailsim.DemoAutoconf, mailsim.DemoBroken,
 	mailsim.DemoLegacy, mailsim.DemoPlain, mailsim.DemoNoMail}
 
-func runDemo(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("demo", demoSynopsis, stderr)
-	var f discoverFlags
-	f.register(fs)
-	probeAllFlag := fs.Bool("probe-all", false, "instead of discovery, probe every endpoint of the demo world in every sensible mode, as 'mailscout probe' would")
-	demoProxy := fs.String("demo-proxy", "", "go through an in-process proxy of the demo world: socks4, socks4a, socks5, socks5h or http (with a user and password)")
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return flagExit(err)
-	}
-	domains := demoDomains
-	if len(pos) > 0 {
-		for _, d := range pos {
-			if !slices.Contains(demoDomains, d) {
-				return usageError(stderr, fs, fmt.Sprintf("%q is not a demo domain (see --help)", d))
-			}
+// demoIgnored are the discovery flags that make no sense on the demo world, and why; demo and
+// batch --demo reject them rather than ignore them.
+var demoIgnored = []struct{ flag, why string }{
+	{"proxy", "the demo world is reached in this process, not over the network (--demo-proxy puts an in-process proxy in the way)"},
+	{"proxy-password-env", "the demo world is reached in this process, not over the network (--demo-proxy puts an in-process proxy in the way)"},
+	{"proxy-password-stdin", "the demo world is reached in this process, not over the network (--demo-proxy puts an in-process proxy in the way)"},
+	{"no-proxy", "the demo world is reached in this process, not over the network, and never through $ALL_PROXY"},
+	{"resolver", "the demo world answers DNS itself, from its own name server"},
+	{"ispdb", "the demo world never asks the ISP database: its domains are not on the Internet"},
+	{"no-ispdb", "the demo world never asks the ISP database: its domains are not on the Internet"},
+	{"ca-file", "the demo servers' certificates come from the demo world's own CA, which is trusted already"},
+}
+
+// rejectDemoIgnored returns the usage error for the first flag given that the demo world
+// ignores, "" when none was.
+func rejectDemoIgnored(cl *commandLine) string {
+	for _, d := range demoIgnored {
+		if cl.set(d.flag) {
+			return fmt.Sprintf("--%s does not apply to the demo world: %s", d.flag, d.why)
 		}
-		domains = pos
 	}
+	return ""
+}
+
+// demoTarget reads a demo command-line argument: a demo domain in any case, or an address at
+// one. The address is discovered as given; a domain is discovered for alice@domain.
+func demoTarget(arg string) (string, bool) {
+	local, domain, hasAt := "alice", arg, false
+	if at := strings.LastIndexByte(arg, '@'); at >= 0 {
+		local, domain, hasAt = arg[:at], arg[at+1:], true
+	}
+	domain = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(domain), "."))
+	if !slices.Contains(demoDomains, domain) || hasAt && local == "" {
+		return "", false
+	}
+	return local + "@" + domain, true
+}
+
+func runDemo(args []string, stdout, stderr io.Writer) int {
+	cl := newCommandLine("demo", demoSynopsis, stdout, stderr)
+	f := discoverFlags{cmd: "demo"}
+	f.register(cl.FlagSet)
+	for _, d := range demoIgnored {
+		cl.hidden[d.flag] = true
+	}
+	probeAllFlag := cl.Bool("probe-all", false, "instead of discovery, probe every endpoint of the demo world in every sensible mode, as 'mailscout probe' would")
+	demoProxy := cl.String("demo-proxy", "", "go through an in-process proxy of the demo world: socks4, socks4a, socks5, socks5h or http (with a user and password)")
+	pos, code, ok := cl.parse(args)
+	if !ok {
+		return code
+	}
+	if msg := rejectDemoIgnored(cl); msg != "" {
+		return usageError(stderr, cl.FlagSet, msg)
+	}
+	var targets []string
+	for _, d := range demoDomains {
+		targets = append(targets, "alice@"+d)
+	}
+	if len(pos) > 0 {
+		targets = nil
+		for _, arg := range pos {
+			t, ok := demoTarget(arg)
+			if !ok {
+				return usageError(stderr, cl.FlagSet, fmt.Sprintf("%q is not a demo domain or an address at one: the demo domains are %s", arg, strings.Join(demoDomains, ", ")))
+			}
+			targets = append(targets, t)
+		}
+	}
+	f.probe.proxy.none = true // $ALL_PROXY does not lead to the demo world
 	opts, err := f.options()
 	if err != nil {
-		return usageError(stderr, fs, err.Error())
+		return usageError(stderr, cl.FlagSet, err.Error())
+	}
+	switch {
+	case *probeAllFlag && f.format == "autoconfig":
+		return usageError(stderr, cl.FlagSet, "--probe-all writes a table or JSON (--json), not autoconfig")
+	case *probeAllFlag && len(pos) > 0:
+		return usageError(stderr, cl.FlagSet, "--probe-all probes every endpoint of the demo world: name no domain")
+	case f.format == "autoconfig" && len(targets) > 1:
+		return usageError(stderr, cl.FlagSet, "--format autoconfig writes one document: name one demo domain")
 	}
 	world, err := startDemoWorld(&opts)
 	if err != nil {
@@ -67,7 +139,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	if *demoProxy != "" {
 		px, err := startDemoProxy(world, *demoProxy)
 		if err != nil {
-			return usageError(stderr, fs, err.Error())
+			return usageError(stderr, cl.FlagSet, err.Error())
 		}
 		defer px.Close()
 		d, _ := proxy.Parse(*demoProxy + "://demo:demo-password@" + px.Addr())
@@ -79,16 +151,62 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signalContext()
 	defer stop()
 	if *probeAllFlag {
-		return probeWorld(ctx, world, opts.Probe, outputFlags{json: f.format == "json", transcript: f.transcript, wide: f.wide}, stdout, stderr, f.probe.allowInsecure)
+		code := probeWorld(ctx, world, opts, outputFlags{json: f.format == "json", transcript: f.transcript, wide: f.wide}, stdout, stderr, f.probe.allowInsecure)
+		if ctx.Err() != nil {
+			fmt.Fprintln(stderr, "mailscout demo: interrupted; the results above are what was learned until then")
+			return exitInterrupted
+		}
+		return code
 	}
-	code := exitWorks
-	for i, d := range domains {
-		if i > 0 && f.format == "table" {
-			fmt.Fprintln(stdout)
+	if len(targets) == 1 {
+		return discoverAndPrint(ctx, targets[0], opts, &f, stdout, stderr)
+	}
+	return demoTour(ctx, targets, opts, &f, stdout, stderr)
+}
+
+// demoTour discovers several demo targets one after the other. It exits 0 whatever the
+// diagnoses (the tour shows broken domains on purpose), 130 when interrupted. With --json the
+// reports form one JSON array, so that the output stays one JSON document.
+func demoTour(ctx context.Context, targets []string, opts discover.Options, f *discoverFlags, stdout, stderr io.Writer) int {
+	asJSON := f.format == "json"
+	if asJSON {
+		io.WriteString(stdout, "[\n")
+	}
+	code, written := exitWorks, 0
+	for _, t := range targets {
+		if ctx.Err() != nil {
+			code = exitInterrupted
+			break
 		}
-		if c := discoverAndPrint(ctx, "alice@"+d, opts, &f, stdout, stderr); len(domains) == 1 {
-			code = c
+		var c int
+		if asJSON {
+			var one, indented bytes.Buffer
+			c = discoverAndPrint(ctx, t, opts, f, &one, stderr)
+			if one.Len() > 0 && json.Indent(&indented, bytes.TrimSpace(one.Bytes()), "  ", "  ") == nil {
+				if written > 0 {
+					io.WriteString(stdout, ",\n")
+				}
+				io.WriteString(stdout, "  ")
+				stdout.Write(indented.Bytes())
+				written++
+			}
+		} else {
+			if written > 0 {
+				fmt.Fprintln(stdout)
+			}
+			c = discoverAndPrint(ctx, t, opts, f, stdout, stderr)
+			written++
 		}
+		if c == exitInterrupted {
+			code = exitInterrupted
+			break
+		}
+	}
+	if asJSON {
+		if written > 0 {
+			io.WriteString(stdout, "\n")
+		}
+		io.WriteString(stdout, "]\n")
 	}
 	return code
 }
@@ -107,10 +225,11 @@ func startDemoWorld(opts *discover.Options) (*mailsim.World, error) {
 	return world, nil
 }
 
-// probeWorld probes every service of the world in every mode that makes sense for its port.
-func probeWorld(ctx context.Context, world *mailsim.World, opts probe.Options, of outputFlags, stdout, stderr io.Writer, allowInsecure bool) int {
-	opts.Transcript = of.transcript
-	opts.SkipQuitReply = false
+// probeWorld probes every service of the world in every mode that makes sense for its port, as
+// 'mailscout probe' would.
+func probeWorld(ctx context.Context, world *mailsim.World, opts discover.Options, of outputFlags, stdout, stderr io.Writer, allowInsecure bool) int {
+	opts.Probe.Transcript = of.transcript
+	opts.Probe.SkipQuitReply = false
 	var targets []probe.Target
 	for _, h := range world.Spec.Hosts {
 		for _, s := range h.Services {
@@ -119,11 +238,11 @@ func probeWorld(ctx context.Context, world *mailsim.World, opts probe.Options, o
 				continue
 			}
 			for _, m := range probe.ModesForPort(s.Port) {
-				targets = append(targets, probe.Target{Protocol: proto, Host: h.Name, Port: s.Port, Security: m})
+				targets = append(targets, probe.Target{Protocol: proto, Host: h.Name, Port: s.Port, Security: m, Addrs: world.Addrs(h.Name)})
 			}
 		}
 	}
-	return printProbeResults(stdout, stderr, probeAll(ctx, targets, opts), of, allowInsecure)
+	return printProbeResults("demo", stdout, stderr, probeAll(ctx, targets, opts.Probe), of, allowInsecure)
 }
 
 // startDemoProxy starts an in-process proxy of the given kind that reaches the demo world.

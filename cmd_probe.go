@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -25,7 +27,16 @@ Connects to one endpoint and reports exactly what works there: greeting, capabil
 mechanisms before and after TLS, TLS version, cipher and certificate verdict, and for every
 failure its kind and the reason. The protocol is inferred from well-known ports (25, 465, 587,
 2525 smtp; 143, 993 imap; 110, 995 pop3); without --security every mode that makes sense for
-the port is tried, concurrently. Without a port, --protocol's standard ports are probed.`
+the port is tried, concurrently. Without a port, the standard ports are probed: those of
+--protocol when it is given (smtp 465 and 587, imap 993 and 143, pop3 995 and 110), else those
+of all three protocols. Without credentials, the probes keep to discovery's politeness: at
+most 3 sessions open at once to one server address, and once a port has answered in implicit
+TLS, the plaintext modes there stop waiting for a greeting that will never come.
+
+Exit codes: 0 a probed mode is usable (or, with --allow-insecure, works only insecurely) and
+any login there worked, 1 nothing usable, 2 usage error, 3 no host name resolved, 4 the server
+rejected the credentials, 130 interrupted by Ctrl-C or SIGTERM (what was learned is printed
+first).`
 
 // probeFlags are the probe core's options as flags; discover shares them.
 type probeFlags struct {
@@ -39,27 +50,34 @@ type probeFlags struct {
 	auth                                                 authFlags
 }
 
-// register adds the flags; withDeadline adds --deadline for one probe (discover has its own).
-func (p *probeFlags) register(fs *flag.FlagSet, withDeadline bool) {
+// register adds the flags. probeCmd is set for the probe command, which probes one endpoint
+// (with its own --deadline) and recommends nothing; discovery and the commands sharing its flags
+// leave it unset.
+func (p *probeFlags) register(fs *flag.FlagSet, probeCmd bool) {
 	d := probe.DefaultOptions()
 	p.deadline = d.Deadline
-	fs.DurationVar(&p.connectTimeout, "connect-timeout", d.ConnectTimeout, "time allowed for the TCP connect")
-	fs.DurationVar(&p.greetingTimeout, "greeting-timeout", d.GreetingTimeout, "time allowed until the first byte of the greeting (a silent port is usually a mode mismatch)")
+	fs.DurationVar(&p.connectTimeout, "connect-timeout", d.ConnectTimeout, "time allowed for the TCP connect (and a proxy's handshake)")
+	fs.DurationVar(&p.greetingTimeout, "greeting-timeout", d.GreetingTimeout, "time allowed until the first complete line of the greeting, or the first answer to an implicit-TLS ClientHello (a silent port is usually a mode mismatch)")
 	fs.DurationVar(&p.opTimeout, "timeout", d.OperationTimeout, "time allowed for each complete reply and the TLS handshake")
-	if withDeadline {
+	if probeCmd {
 		fs.DurationVar(&p.deadline, "deadline", d.Deadline, "overall limit for one probe")
 	}
-	fs.Func("tls-min", "lowest TLS version to offer: 1.0, 1.1, 1.2 or 1.3 (default 1.2; 1.0 with --allow-insecure-tls; below 1.2 needs --allow-insecure-tls)", func(v string) error {
+	fs.Func("tls-min", "lowest TLS `version` to offer: 1.0, 1.1, 1.2 or 1.3 (default 1.2, or 1.0 with --allow-insecure-tls; below 1.2 needs --allow-insecure-tls)", func(v string) error {
 		p.tlsMin, p.tlsMinSet = v, true
 		return nil
 	})
-	fs.StringVar(&p.tlsMax, "tls-max", "1.3", "highest TLS version to offer")
-	fs.BoolVar(&p.allowInsecureTLS, "allow-insecure-tls", false, "allow TLS 1.0/1.1 and their legacy cipher suites, and let a server that speaks only those be recommended (flagged)")
-	fs.BoolVar(&p.allowInsecure, "allow-insecure", false, "let a server that works only insecurely (no TLS, a bad certificate, legacy TLS) be recommended when nothing safe exists (flagged)")
-	fs.StringVar(&p.caFile, "ca-file", "", "PEM file of extra trusted root certificates (SSL_CERT_FILE also works)")
-	fs.StringVar(&p.ehlo, "ehlo", "", "SMTP EHLO name (default: the local address as an address literal)")
+	fs.StringVar(&p.tlsMax, "tls-max", "1.3", "highest TLS `version` to offer")
+	if probeCmd {
+		fs.BoolVar(&p.allowInsecureTLS, "allow-insecure-tls", false, "offer TLS 1.0/1.1 and their legacy cipher suites; a mode that works only with them is flagged insecure (legacy_tls) but counts as working for the exit code")
+		fs.BoolVar(&p.allowInsecure, "allow-insecure", false, "exit 0 when a mode works, but only insecurely (no TLS, a bad certificate, legacy TLS); the table still flags it")
+	} else {
+		fs.BoolVar(&p.allowInsecureTLS, "allow-insecure-tls", false, "allow TLS 1.0/1.1 and their legacy cipher suites, and let a server that speaks only those be recommended (flagged)")
+		fs.BoolVar(&p.allowInsecure, "allow-insecure", false, "let a server that works only insecurely (no TLS, a bad certificate, legacy TLS) be recommended when nothing safe exists (flagged)")
+	}
+	fs.StringVar(&p.caFile, "ca-file", "", "PEM `file` of extra trusted root certificates (SSL_CERT_FILE also works)")
+	fs.StringVar(&p.ehlo, "ehlo", "", "SMTP EHLO `name` (default: the local address as an address literal)")
 	p.proxy.register(fs)
-	p.auth.register(fs)
+	p.auth.register(fs, probeCmd)
 }
 
 func (p *probeFlags) options() (probe.Options, error) {
@@ -102,10 +120,16 @@ func (p *probeFlags) options() (probe.Options, error) {
 	if o.Dial, err = p.proxy.dialer(); err != nil {
 		return o, err
 	}
+	if o.TLSMax < tls.VersionTLS12 && !o.AllowInsecureTLS {
+		return o, fmt.Errorf("--tls-max %s is below 1.2, which mail clients refuse: add --allow-insecure-tls to test legacy TLS", p.tlsMax)
+	}
+	if o.TLSMin < tls.VersionTLS12 && !o.AllowInsecureTLS {
+		return o, fmt.Errorf("--tls-min %s is below 1.2, which mail clients refuse: add --allow-insecure-tls to test legacy TLS", tlsMin)
+	}
+	if o.TLSMin > o.TLSMax {
+		return o, fmt.Errorf("--tls-min %s is above --tls-max %s", tlsMin, p.tlsMax)
+	}
 	if err := o.Validate(); err != nil {
-		if o.TLSMin < tls.VersionTLS12 && !o.AllowInsecureTLS {
-			return o, fmt.Errorf("%w: add --allow-insecure-tls to test legacy TLS", err)
-		}
 		return o, err
 	}
 	return o, nil
@@ -129,42 +153,41 @@ func (f *outputFlags) register(fs *flag.FlagSet) {
 }
 
 func runProbe(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("probe", probeSynopsis, stderr)
+	cl := newCommandLine("probe", probeSynopsis, stdout, stderr)
 	var pf probeFlags
 	var of outputFlags
-	pf.register(fs, true)
-	of.register(fs)
-	protoFlag := fs.String("protocol", "", "smtp, imap or pop3 (default: inferred from the port)")
-	secFlag := fs.String("security", "", "tls, starttls or plain (default: every mode that makes sense for the port)")
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return flagExit(err)
+	pf.register(cl.FlagSet, true)
+	of.register(cl.FlagSet)
+	protoFlag := cl.String("protocol", "", "smtp, imap or pop3 (default: inferred from the port)")
+	secFlag := cl.String("security", "", "tls, starttls or plain (default: every mode that makes sense for the port)")
+	pos, code, ok := cl.parse(args)
+	if !ok {
+		return code
 	}
 	if len(pos) != 1 {
-		return usageError(stderr, fs, "probe needs exactly one HOST[:PORT]")
+		return usageError(stderr, cl.FlagSet, "probe needs exactly one HOST[:PORT]")
 	}
 	targets, err := probeTargets(pos[0], *protoFlag, *secFlag)
 	if err != nil {
-		return usageError(stderr, fs, err.Error())
+		return usageError(stderr, cl.FlagSet, err.Error())
 	}
 	opts, err := pf.options()
 	if err != nil {
-		return usageError(stderr, fs, err.Error())
+		return usageError(stderr, cl.FlagSet, err.Error())
 	}
 	opts.Transcript = of.transcript
 	if opts.Credentials, err = pf.credentials(true); err != nil {
-		return usageError(stderr, fs, err.Error())
+		return usageError(stderr, cl.FlagSet, err.Error())
 	}
 	ctx, stop := signalContext()
 	defer stop()
 	results := probeAll(ctx, targets, opts)
-	return printProbeResults(stdout, stderr, results, of, pf.allowInsecure)
-}
-
-func usageError(stderr io.Writer, fs *flag.FlagSet, msg string) int {
-	fmt.Fprintf(stderr, "mailscout %s: %s\n", fs.Name(), msg)
-	fmt.Fprintf(stderr, "Run 'mailscout %s --help' for usage.\n", fs.Name())
-	return exitUsage
+	code = printProbeResults("probe", stdout, stderr, results, of, pf.allowInsecure)
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "mailscout probe: interrupted; the results above are what was learned until then")
+		return exitInterrupted
+	}
+	return code
 }
 
 // standardPorts are probed when a target has no port: implicit TLS first (RFC 8314), then
@@ -240,8 +263,49 @@ func probeTargets(arg, protoFlag, secFlag string) ([]probe.Target, error) {
 	return out, nil
 }
 
-// probeAll runs the targets concurrently and returns results in target order.
+// probeAll runs the targets and returns their results in target order. They run on a discovery
+// engine (discover.Engine.Probe), under discovery's rules: at most 3 sessions (its default PerIP) at
+// once per server address, and waits cut short by what the engine learns (a plaintext mode on a
+// port that just answered in implicit TLS stops waiting for a greeting; a filtered port, a host
+// that greets nowhere). Targets without addresses are resolved here as the direct dialer would
+// resolve them (unless the dialer hands names to a proxy). With credentials, or when the engine
+// cannot be set up, every target is probed directly and concurrently: the engine's Probe does
+// not log in.
 func probeAll(ctx context.Context, targets []probe.Target, opts probe.Options) []probe.Result {
+	if opts.Credentials != nil {
+		return probeDirect(ctx, targets, opts)
+	}
+	eo := discover.DefaultOptions()
+	eo.Probe, eo.Resolver, eo.NoISPDB = opts, noResolver{}, true
+	engine, err := discover.NewEngine(eo)
+	if err != nil {
+		return probeDirect(ctx, targets, opts)
+	}
+	defer engine.Close()
+	results := make([]probe.Result, len(targets))
+	var viaEngine []probe.Target
+	var at []int
+	var direct sync.WaitGroup
+	addrs := resolveTargets(ctx, targets, opts.Dial)
+	for i, t := range targets {
+		if t.Addrs == nil && (opts.Dial == nil || !opts.Dial.ResolvesRemotely()) {
+			t.Addrs = addrs[t.Host]
+			if t.Addrs == nil { // the lookup failed: probe.Run reports it in its own words
+				direct.Go(func() { results[i] = probe.Run(ctx, t, opts) })
+				continue
+			}
+		}
+		viaEngine, at = append(viaEngine, t), append(at, i)
+	}
+	for k, r := range engine.Probe(ctx, viaEngine...) {
+		results[at[k]] = r
+	}
+	direct.Wait()
+	return results
+}
+
+// probeDirect probes every target at once, each on its own connection.
+func probeDirect(ctx context.Context, targets []probe.Target, opts probe.Options) []probe.Result {
 	results := make([]probe.Result, len(targets))
 	var wg sync.WaitGroup
 	for i, t := range targets {
@@ -251,7 +315,57 @@ func probeAll(ctx context.Context, targets []probe.Target, opts probe.Options) [
 	return results
 }
 
-func printProbeResults(stdout, stderr io.Writer, results []probe.Result, of outputFlags, allowInsecure bool) int {
+// resolveTargets looks up the addresses of the targets' hosts that have none, with the system's
+// resolver (as a direct dial would); a host whose lookup fails is left out. Nothing is looked up
+// when the dialer resolves names remotely.
+func resolveTargets(ctx context.Context, targets []probe.Target, dial probe.Dialer) map[string][]netip.Addr {
+	out := map[string][]netip.Addr{}
+	if dial != nil && dial.ResolvesRemotely() {
+		return out
+	}
+	for _, t := range targets {
+		if t.Addrs != nil {
+			continue
+		}
+		if _, done := out[t.Host]; done {
+			continue
+		}
+		if ip, err := netip.ParseAddr(t.Host); err == nil {
+			out[t.Host] = []netip.Addr{ip}
+			continue
+		}
+		ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", t.Host)
+		if err != nil || len(ips) == 0 {
+			out[t.Host] = nil
+			continue
+		}
+		for i := range ips {
+			ips[i] = ips[i].Unmap()
+		}
+		out[t.Host] = ips
+	}
+	return out
+}
+
+// noResolver is the engine's resolver for probes: Engine.Probe asks DNS nothing (the targets
+// carry their addresses), and NewEngine must not need /etc/resolv.conf for it.
+type noResolver struct{}
+
+var errNoDNS = errors.New("DNS is not used for probes")
+
+func (noResolver) LookupMX(context.Context, string) (discover.Answer[discover.MX], error) {
+	return discover.Answer[discover.MX]{}, errNoDNS
+}
+
+func (noResolver) LookupSRV(context.Context, string) (discover.Answer[discover.SRV], error) {
+	return discover.Answer[discover.SRV]{}, errNoDNS
+}
+
+func (noResolver) LookupAddr(context.Context, string) (discover.Answer[netip.Addr], error) {
+	return discover.Answer[netip.Addr]{}, errNoDNS
+}
+
+func printProbeResults(cmd string, stdout, stderr io.Writer, results []probe.Result, of outputFlags, allowInsecure bool) int {
 	var err error
 	l := report.Layout{Width: report.TerminalWidth(os.Stdout), Wide: of.wide}
 	switch {
@@ -259,14 +373,14 @@ func printProbeResults(stdout, stderr io.Writer, results []probe.Result, of outp
 		err = report.ProbeJSON(stdout, results)
 	default:
 		if of.transcript {
-			err = report.Transcript(stdout, results)
+			err = report.Transcript(stdout, results, l)
 		}
 		if err == nil {
 			err = report.ProbeTable(stdout, results, l)
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "mailscout: writing output: %v\n", err)
+		fmt.Fprintf(stderr, "mailscout %s: writing output: %v\n", cmd, err)
 		return exitNotWorks
 	}
 	return probeExit(results, allowInsecure)

@@ -14,7 +14,7 @@ import (
 // applied (which once overwrote them).
 func TestServeFlags(t *testing.T) {
 	set, code := parseServe([]string{"--connect-rate", "5", "--dns-rate", "200", "--per-ip", "2",
-		"--cache-ttl", "3m", "--deadline", "7s", "--max-concurrent", "4", "--listen", "127.0.0.1:0"}, io.Discard)
+		"--cache-ttl", "3m", "--deadline", "7s", "--max-concurrent", "4", "--listen", "127.0.0.1:0"}, io.Discard, io.Discard)
 	if set == nil {
 		t.Fatalf("exit %d", code)
 	}
@@ -33,7 +33,7 @@ func TestServeFlags(t *testing.T) {
 			c.MaxPerClient, c.HistoryPerDomain, c.MaxResults, c.TrustedProxies)
 	}
 	set, code = parseServe([]string{"--max-per-client", "1", "--history-per-domain", "7", "--max-results", "900",
-		"--trust-proxy-headers", "--trusted-proxies", "10.0.0.0/8, fd00::/8,192.0.2.1"}, io.Discard)
+		"--trust-proxy-headers", "--trusted-proxies", "10.0.0.0/8, fd00::/8,192.0.2.1"}, io.Discard, io.Discard)
 	if set == nil {
 		t.Fatalf("exit %d", code)
 	}
@@ -43,7 +43,7 @@ func TestServeFlags(t *testing.T) {
 			c.MaxPerClient, c.HistoryPerDomain, c.MaxResults, c.TrustProxyHeaders, c.TrustedProxies)
 	}
 	for _, bad := range [][]string{{"--connect-rate", "-1"}, {"--dns-rate", "-1"}, {"extra"}, {"--trusted-proxies", "proxy.example"}} {
-		if set, code := parseServe(bad, io.Discard); set != nil || code != exitUsage {
+		if set, code := parseServe(bad, io.Discard, io.Discard); set != nil || code != exitUsage {
 			t.Errorf("%q: exit %d, want %d", bad, code, exitUsage)
 		}
 	}

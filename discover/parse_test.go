@@ -8,6 +8,16 @@ import (
 	"github.com/mailscout/mailscout/probe"
 )
 
+func TestParseTargetIPAddress(t *testing.T) {
+	for _, in := range []string{"127.0.0.1", "alice@192.0.2.1", "alice@[2001:db8::1]", "bob@[IPv6:2001:db8::1]."} {
+		_, err := ParseTarget(in)
+		var ipErr *IPAddressError
+		if !errors.As(err, &ipErr) || !errors.Is(err, ErrBadTarget) {
+			t.Errorf("ParseTarget(%q): %v, want an IPAddressError wrapping ErrBadTarget", in, err)
+		}
+	}
+}
+
 func TestParseTarget(t *testing.T) {
 	tests := []struct {
 		in, address, domain, local string
@@ -29,6 +39,11 @@ func TestParseTarget(t *testing.T) {
 		{"", "", "", "", true},
 		{"http://example.com", "", "", "", true},
 		{strings.Repeat("a", 64) + ".com", "", "", "", true},
+		{"127.0.0.1", "", "", "", true},
+		{"alice@192.0.2.1", "", "", "", true},
+		{"alice@[192.0.2.1]", "", "", "", true},
+		{"alice@[IPv6:2001:db8::1]", "", "", "", true},
+		{"10.0.0.1.example", "", "10.0.0.1.example", "", false},
 	}
 	for _, tt := range tests {
 		got, err := ParseTarget(tt.in)

@@ -3,6 +3,7 @@ package discover
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"golang.org/x/net/idna"
@@ -20,6 +21,17 @@ type Target struct {
 
 // ErrBadTarget is wrapped by every ParseTarget error.
 var ErrBadTarget = errors.New("not an e-mail address or domain")
+
+// IPAddressError is ParseTarget's error for a target whose domain is an IP address
+// ("127.0.0.1", "alice@[192.0.2.1]"): discovery needs a domain's DNS records, and one server
+// is a probe's business. It wraps ErrBadTarget.
+type IPAddressError struct{ Addr netip.Addr }
+
+func (e *IPAddressError) Error() string {
+	return fmt.Sprintf("%v: %s is an IP address, not a mail domain", ErrBadTarget, e.Addr)
+}
+
+func (e *IPAddressError) Unwrap() error { return ErrBadTarget }
 
 // ParseTarget accepts "alice@example.com", "example.com", and internationalised forms such as
 // "jörg@bücher.example" (IDNA 2008 lookup rules, UTS #46 mapping).
@@ -39,6 +51,9 @@ func ParseTarget(s string) (Target, error) {
 	domain = strings.TrimSuffix(domain, ".")
 	if domain == "" {
 		return t, fmt.Errorf("%w: %q has no domain", ErrBadTarget, s)
+	}
+	if ip, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(domain, "[IPv6:"), "["), "]")); err == nil {
+		return t, &IPAddressError{Addr: ip.WithZone("")}
 	}
 	ascii, err := idna.Lookup.ToASCII(domain)
 	if err != nil {

@@ -115,6 +115,9 @@ func (s *Server) parseAddress(addr string) (discover.Target, bool, error) {
 		return discover.Target{}, false, nil
 	}
 	t, err := discover.ParseTarget(addr)
+	if ipErr := (*discover.IPAddressError)(nil); errors.As(err, &ipErr) {
+		return t, false, checkTargetDomain(ipErr.Addr.String(), s.cfg.AllowPrivate) // private_address or bad_target
+	}
 	if err != nil || t.Address == "" || !validLocalPart(t.LocalPart) {
 		return t, false, newError(codeBadTarget, "emailaddress %q is not an e-mail address", addr)
 	}

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -88,6 +89,9 @@ func newDiscoverRequest(target string, fast bool, protocols string, refresh, all
 		return discoverRequest{}, newError(codeBadTarget, "target is longer than 320 characters")
 	}
 	t, err := discover.ParseTarget(target)
+	if ipErr := (*discover.IPAddressError)(nil); errors.As(err, &ipErr) {
+		return discoverRequest{}, checkTargetDomain(ipErr.Addr.String(), allowPrivate) // private_address or bad_target
+	}
 	if err != nil {
 		return discoverRequest{}, newError(codeBadTarget, "%v", err)
 	}

@@ -55,7 +55,13 @@ func DiscoverTable(w io.Writer, r *discover.Report, l Layout) error {
 		return err
 	}
 	if len(r.Configs) == 0 {
-		io.WriteString(w, "No server answered as a mail server.\n")
+		msg := "No server answered as a mail server."
+		if slices.ContainsFunc(r.Probes, func(c discover.Config) bool { return c.Greeting != "" }) {
+			msg = "No configuration works; what the servers that answered said is under \"What failed and why\"."
+		}
+		if _, err := io.WriteString(w, wrap(msg, l, "", "")); err != nil {
+			return err
+		}
 	} else if err := configTables(w, r, l); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -189,7 +190,7 @@ func checkApple(root map[string]any) []error {
 		"OutgoingMailServerHostName":       nil,
 	} {
 		v, ok := mail[k].(string)
-		if !ok || v == "" || (allowed != nil && !contains(allowed, v)) {
+		if !ok || v == "" || (allowed != nil && !slices.Contains(allowed, v)) {
 			bad("required key %s = %#v", k, mail[k])
 		}
 	}

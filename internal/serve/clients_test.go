@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/mailscout/mailscout/clientconfig"
+	"github.com/mailscout/mailscout/internal/thunderbird"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -80,7 +81,7 @@ func TestAutoconfig(t *testing.T) {
 			if ct := resp.Header.Get("Content-Type"); ct != "application/xml; charset=utf-8" {
 				t.Errorf("Content-Type %q", ct)
 			}
-			for _, err := range checkThunderbird(body) {
+			for _, err := range thunderbird.Check(body) {
 				t.Errorf("Thunderbird would reject it: %v", err)
 			}
 			golden(t, tc.golden, body)

@@ -1,7 +1,6 @@
 package discover
 
 import (
-	"container/heap"
 	"context"
 	"fmt"
 	"net"
@@ -55,7 +54,8 @@ type dispatcher struct {
 	pumpTimer *time.Timer
 	doneCount int
 	wg        sync.WaitGroup
-	lingering map[net.Conn]struct{} // sessions said goodbye to, waiting for the server to close
+	lingering map[net.Conn]struct{}     // sessions said goodbye to, waiting for the server to close
+	releases  map[*time.Timer]*addrInfo // slots to be freed after a pause (releaseAfter)
 
 	connections atomic.Int64 // every TCP connection opened
 	sharedHits  atomic.Int64 // jobs answered without a connection of their own: cache or a flight joined
@@ -157,7 +157,7 @@ func newDispatcher(ctx context.Context, opts Options, flights int) *dispatcher {
 		ctx: ctx, opts: opts.Probe, proxied: probe.ProxyURL(opts.Probe.Dial) != "",
 		perIP: opts.PerIP, concurrency: opts.Concurrency, maxFlights: flights,
 		cacheTTL: opts.CacheTTL, maxCache: 100_000,
-		addrs: map[string]*addrInfo{}, flights: map[endpoint]*flight{}, cache: map[endpoint]cacheEntry{}, lingering: map[net.Conn]struct{}{},
+		addrs: map[string]*addrInfo{}, flights: map[endpoint]*flight{}, cache: map[endpoint]cacheEntry{}, lingering: map[net.Conn]struct{}{}, releases: map[*time.Timer]*addrInfo{},
 	}
 	if opts.Rate > 0 {
 		d.limiter = rate.NewLimiter(rate.Limit(opts.Rate), max(1, int(opts.Rate)))
@@ -264,11 +264,17 @@ func (d *dispatcher) withdraw(j *job, cut *probe.Cut) {
 		d.forget(f)
 		f.state = finished
 		d.deliverNow(j, cut)
+		if a := f.addr; len(a.live) == 0 && len(a.queue) == 0 {
+			a.idleSince = time.Now()
+		}
 	case running:
 		if f.cut == nil {
 			f.cut = cut
 			f.cancel(cut)
 		}
+		// A job that comes later must not join a flight stopped for someone else's reason:
+		// it starts its own.
+		d.forget(f)
 	}
 }
 
@@ -357,6 +363,7 @@ func (d *dispatcher) undelay(f *flight) {
 func (d *dispatcher) start(f *flight) {
 	a := f.addr
 	f.state, f.holds, f.started = running, true, time.Now()
+	a.idleSince = time.Time{}
 	f.connected, f.greeted, f.cut = false, false, nil
 	a.held++
 	a.live[f] = struct{}{}
@@ -620,10 +627,22 @@ func (d *dispatcher) sweepCache() {
 func (d *dispatcher) sweepAddrs() {
 	cutoff := time.Now().Add(-10 * time.Minute)
 	for k, a := range d.addrs {
-		if len(a.live) == 0 && len(a.queue) == 0 && a.heapIndex < 0 && !a.idleSince.IsZero() && a.idleSince.Before(cutoff) {
+		if len(a.live) == 0 && len(a.queue) == 0 && a.held == 0 && a.heapIndex < 0 && !a.idleSince.IsZero() &&
+			a.idleSince.Before(cutoff) && !d.hasDelayed(a) {
 			delete(d.addrs, k)
 		}
 	}
+}
+
+// hasDelayed reports a flight of a waiting out a back-off: its address must be kept, with
+// what it has learned (a limit of one session).
+func (d *dispatcher) hasDelayed(a *addrInfo) bool {
+	for _, f := range d.delayed {
+		if f.addr == a {
+			return true
+		}
+	}
+	return false
 }
 
 // close stops every flight and waits for their goroutines.
@@ -641,12 +660,14 @@ func (d *dispatcher) close() {
 			}
 		}
 	}
+	// Every address's queue, not only the ready heap's: an address whose slots are all taken
+	// is out of the heap with flights still queued.
 	var pending []*flight
-	for len(d.ready) > 0 {
-		a := heap.Pop(&d.ready).(*addrInfo)
+	for _, a := range d.addrs {
 		pending = append(pending, a.queue...)
-		a.queue = nil
+		a.queue, a.heapIndex = nil, -1
 	}
+	d.ready = nil
 	pending = append(pending, d.delayed...)
 	d.delayed = nil
 	for _, f := range pending {
@@ -657,6 +678,12 @@ func (d *dispatcher) close() {
 	}
 	for c := range d.lingering {
 		c.SetDeadline(time.Unix(1, 0)) // ends the wait for the server's close at once
+	}
+	for t, a := range d.releases {
+		if t.Stop() { // not fired yet: settle it now, so nothing changes after close returns
+			delete(d.releases, t)
+			d.freeSlot(a)
+		}
 	}
 	d.mu.Unlock()
 	d.wg.Wait()

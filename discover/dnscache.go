@@ -20,6 +20,7 @@ type dnsCache struct {
 	sem     chan struct{}
 	limiter *rate.Limiter // Options.DNSRate; nil for none
 	mu      sync.Mutex
+	closed  bool // wait has begun: no lookup may start
 	entries map[dnsKey]*dnsEntry
 	max     int // entries kept; expired ones are swept when it is reached
 	wg      sync.WaitGroup
@@ -67,6 +68,10 @@ func cached[T any](c *dnsCache, ctx context.Context, k dnsKey, ask func(context.
 	e, ok := c.entries[k]
 	if ok && !e.expires.IsZero() && time.Now().After(e.expires) {
 		ok = false
+	}
+	if !ok && c.closed {
+		c.mu.Unlock()
+		return Answer[T]{}, context.Canceled // the engine is closed: no new lookup may start
 	}
 	if !ok {
 		if len(c.entries) >= c.max {
@@ -122,7 +127,12 @@ func (c *dnsCache) fill(e *dnsEntry, questions int, ask func(context.Context) (a
 }
 
 // wait returns when every lookup started has ended (the engine's context ends them).
-func (c *dnsCache) wait() { c.wg.Wait() }
+func (c *dnsCache) wait() {
+	c.mu.Lock()
+	c.closed = true // under the lock every lookup starts under: none starts once Wait has begun
+	c.mu.Unlock()
+	c.wg.Wait()
+}
 
 // sweep drops expired entries, then, if still full, finished ones at random (map order).
 func (c *dnsCache) sweep() {

@@ -3,6 +3,7 @@ package discover_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"strings"
@@ -278,5 +279,21 @@ func TestCanceledProbeEventHasNoVerdict(t *testing.T) {
 	}
 	if canceled == 0 {
 		t.Fatal("no probe was canceled: broken.example's filtered and silent ports should still be pending when --fast answers")
+	}
+}
+
+// A rate that is not a number is refused, not taken as "no limit".
+func TestEngineRejectsBadRates(t *testing.T) {
+	for _, mut := range []func(*discover.Options){
+		func(o *discover.Options) { o.Rate = math.NaN() },
+		func(o *discover.Options) { o.DNSRate = math.NaN() },
+		func(o *discover.Options) { o.Rate = -1 },
+	} {
+		o := discover.DefaultOptions()
+		mut(&o)
+		if e, err := discover.NewEngine(o); err == nil {
+			e.Close()
+			t.Errorf("NewEngine accepted Rate %v DNSRate %v", o.Rate, o.DNSRate)
+		}
 	}
 }

@@ -50,7 +50,7 @@ func (c *fetchCache) get(ctx context.Context, url string, fresh bool, may func([
 		ok = false
 	}
 	if !ok {
-		if len(c.entries) > 10_000 {
+		if len(c.entries) >= maxFetchEntries {
 			c.sweep()
 		}
 		e = &fetchEntry{ready: make(chan struct{})}
@@ -83,10 +83,22 @@ func (c *fetchCache) get(ctx context.Context, url string, fresh bool, may func([
 	return e.res, e.err
 }
 
+// maxFetchEntries bounds the cache; a full cache drops finished entries down to 3/4 of it
+// (fetches under way stay: others wait on them).
+const maxFetchEntries = 10_000
+
 func (c *fetchCache) sweep() {
 	now := time.Now()
 	for k, e := range c.entries {
 		if !e.expires.IsZero() && now.After(e.expires) {
+			delete(c.entries, k)
+		}
+	}
+	for k, e := range c.entries {
+		if len(c.entries) <= maxFetchEntries*3/4 {
+			break
+		}
+		if !e.expires.IsZero() {
 			delete(c.entries, k)
 		}
 	}

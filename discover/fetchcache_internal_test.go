@@ -2,6 +2,7 @@ package discover
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"slices"
 	"sync/atomic"
@@ -60,5 +61,36 @@ func TestFetchCacheSharesByClass(t *testing.T) {
 				t.Errorf("%d fetches, want %d", got, tc.want)
 			}
 		})
+	}
+}
+
+// The cache stays bounded however many distinct documents a batch fetches within the TTL.
+func TestFetchCacheBounded(t *testing.T) {
+	c := newFetchCache(time.Hour)
+	fetch := func(context.Context) (fetchResult, error) { return fetchResult{Body: []byte("doc")}, nil }
+	all := func([]netaddr.Class) bool { return true }
+	for i := range 3 * maxFetchEntries {
+		if _, err := c.get(context.Background(), fmt.Sprintf("https://autoconfig.d%d.example/", i), false, all, fetch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(c.entries); n > maxFetchEntries {
+		t.Errorf("%d entries, want at most %d", n, maxFetchEntries)
+	}
+}
+
+// Fetching the same URL again within the TTL is free, and a fresh fetch replaces the entry.
+func TestFetchCacheFresh(t *testing.T) {
+	c := newFetchCache(time.Hour)
+	n := 0
+	fetch := func(context.Context) (fetchResult, error) { n++; return fetchResult{Body: []byte("doc")}, nil }
+	all := func([]netaddr.Class) bool { return true }
+	for _, fresh := range []bool{false, false, true, false} {
+		if _, err := c.get(context.Background(), "https://autoconfig.example/", fresh, all, fetch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d fetches, want 2 (the first and the fresh one)", n)
 	}
 }

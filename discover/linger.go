@@ -64,14 +64,30 @@ func (d *dispatcher) linger(f *flight, c net.Conn) {
 	})
 }
 
-// releaseAfter frees one slot of a (and of the concurrency limit) after a pause.
+// releaseAfter frees one slot of a (and of the concurrency limit) after a pause. After close,
+// at once: nothing may change once close has returned (close settles the pending ones).
 func (d *dispatcher) releaseAfter(a *addrInfo, pause time.Duration) {
-	time.AfterFunc(pause, func() {
+	if d.closed {
+		d.freeSlot(a)
+		return
+	}
+	var t *time.Timer
+	t = time.AfterFunc(pause, func() {
 		d.mu.Lock()
 		defer d.mu.Unlock()
-		a.held--
-		d.running--
+		if _, ok := d.releases[t]; !ok {
+			return // close settled it
+		}
+		delete(d.releases, t)
+		d.freeSlot(a)
 		d.ready.fix(a)
 		d.pump()
 	})
+	d.releases[t] = a
+}
+
+// freeSlot frees one slot of a and of the concurrency limit.
+func (d *dispatcher) freeSlot(a *addrInfo) {
+	a.held--
+	d.running--
 }

@@ -123,7 +123,7 @@ func (o *Options) validate() error {
 	if o.Deadline < 0 || o.FetchTimeout < 0 || o.CacheTTL < 0 {
 		return errors.New("durations must be positive")
 	}
-	if o.Concurrency < 0 || o.PerIP < 0 || o.Rate < 0 || o.DNSRate < 0 {
+	if o.Concurrency < 0 || o.PerIP < 0 || !(o.Rate >= 0) || !(o.DNSRate >= 0) { // NaN is no rate either
 		return errors.New("concurrency, per-address limit and rate must be positive")
 	}
 	for _, p := range o.Protocols {

@@ -206,5 +206,10 @@ func endpointHost(h string) (string, error) {
 			return "", newError(codeBadTarget, "%q is not a host name or an IP address", h)
 		}
 	}
+	for _, label := range strings.Split(a, ".") {
+		if label == "" || len(label) > 63 { // "..", "a..b", ".a": no host name has an empty label
+			return "", newError(codeBadTarget, "%q is not a host name or an IP address", h)
+		}
+	}
 	return strings.ToLower(a), nil
 }

@@ -79,7 +79,7 @@ func outcomes(t *testing.T, paths ...string) []string {
 func TestBatchShards(t *testing.T) {
 	input := batchInput(t)
 	dir := t.TempDir()
-	flags := []string{"batch", "--demo", "--greeting-timeout", "300ms"}
+	flags := []string{"batch", "--demo"}
 	single := filepath.Join(dir, "all.jsonl")
 	if out, err := mailscoutProcess(append(flags, "--output", single, input)...).CombinedOutput(); err != nil {
 		t.Fatalf("single run: %v\n%s", err, out)

@@ -268,13 +268,23 @@ func probeTargets(arg, protoFlag, secFlag string) ([]probe.Target, error) {
 // once per server address, and waits cut short by what the engine learns (a plaintext mode on a
 // port that just answered in implicit TLS stops waiting for a greeting; a filtered port, a host
 // that greets nowhere). Targets without addresses are resolved here as the direct dialer would
-// resolve them (unless the dialer hands names to a proxy). With credentials, or when the engine
-// cannot be set up, every target is probed directly and concurrently: the engine's Probe does
-// not log in.
+// resolve them (unless the dialer hands names to a proxy). When the engine cannot be set up,
+// every target is probed directly and concurrently.
+//
+// With credentials the probes themselves carry none: logIn then logs in on what answered, one
+// login at a time, so that a wrong password is rejected once in all rather than once per mode.
 func probeAll(ctx context.Context, targets []probe.Target, opts probe.Options) []probe.Result {
-	if opts.Credentials != nil {
-		return probeDirect(ctx, targets, opts)
+	cred := opts.Credentials
+	opts.Credentials = nil
+	results := survey(ctx, targets, opts)
+	if cred != nil {
+		logIn(ctx, targets, results, opts, cred)
 	}
+	return results
+}
+
+// survey probes the targets without credentials, through an engine when one can be set up.
+func survey(ctx context.Context, targets []probe.Target, opts probe.Options) []probe.Result {
 	eo := discover.DefaultOptions()
 	eo.Probe, eo.Resolver, eo.NoISPDB = opts, noResolver{}, true
 	engine, err := discover.NewEngine(eo)
@@ -302,6 +312,47 @@ func probeAll(ctx context.Context, targets []probe.Target, opts probe.Options) [
 	}
 	direct.Wait()
 	return results
+}
+
+// logIn logs in on each result a client could log in to, one login at a time, in the order of
+// the targets (implicit TLS before STARTTLS before plain, as probeTargets lists them), on a new
+// connection to the address the probe reached. Discovery's rule for a password applies (see
+// discover's verify): once a server has rejected the user name and password, nothing more is
+// sent with them, because a burst of failures is what fail2ban and account lockouts count. A
+// result that was logged in on is replaced by the login's own, fuller one (its transcript shows
+// the AUTH exchange); where the rules forbid a login, Auth says which rule.
+func logIn(ctx context.Context, targets []probe.Target, results []probe.Result, opts probe.Options, cred *probe.Credentials) {
+	rejectedBy := ""
+	for i, t := range targets {
+		r := &results[i]
+		if !r.OK || ctx.Err() != nil {
+			continue // nothing to log in to, or no time left to do it
+		}
+		if code, why := probe.Refusal(r, cred); code != "" {
+			r.Auth = &probe.AuthResult{Username: cred.Username, NotAttempted: code, Error: why}
+			continue
+		}
+		if rejectedBy != "" {
+			r.Auth = &probe.AuthResult{Username: cred.Username, NotAttempted: probe.NotAttemptedAlreadyFailed,
+				Error: "not attempted: " + rejectedBy + " already rejected this user name and password once; not trying again (accounts get locked)"}
+			continue
+		}
+		if ap, err := netip.ParseAddrPort(r.Address); err == nil {
+			t.Addrs = []netip.Addr{ap.Addr()} // the address that answered, not another one of the name
+		}
+		lo := opts
+		lo.Credentials = cred
+		lr := probe.Run(ctx, t, lo)
+		if lr.Auth == nil {
+			r.Auth = &probe.AuthResult{Username: cred.Username, NotAttempted: probe.NotAttemptedUnreachable,
+				Error: "not attempted: the connection for the login failed: " + lr.Error}
+			continue
+		}
+		*r = lr
+		if lr.Auth.Attempted && !lr.Auth.OK {
+			rejectedBy = fmt.Sprintf("%s %s", t.Protocol, net.JoinHostPort(t.Host, strconv.Itoa(t.Port)))
+		}
+	}
 }
 
 // probeDirect probes every target at once, each on its own connection.

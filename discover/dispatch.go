@@ -86,14 +86,18 @@ type job struct {
 	fresh   bool
 	deliver func(jobResult) // called exactly once, from any goroutine; must not block
 	flight  *flight         // the dispatcher's, under its lock
+	joined  bool            // it joined another discovery's flight (counted in sharedHits)
 }
 
 // jobResult is what a job gets back.
 type jobResult struct {
-	job    *job
-	r      probe.Result
-	conns  int  // connections opened for it
-	shared bool // another discovery's probe or the cache answered it
+	job *job
+	r   probe.Result
+	// conns are the connections the flight opened, charged to the first of its jobs still
+	// waiting at the end: when the discovery that started it withdraws, a joiner inherits them,
+	// so that the discoveries' counts add up to the engine's.
+	conns  int
+	shared bool // another discovery's probe or the cache answered it (it joined, or hit the cache)
 }
 
 // flight is one probe run (or about to run) for one or more jobs.
@@ -191,7 +195,7 @@ func (d *dispatcher) add(j *job) {
 		}
 		if f, ok := d.flights[ep]; ok {
 			d.sharedHits.Add(1)
-			j.flight = f
+			j.flight, j.joined = f, true
 			f.jobs = append(f.jobs, j)
 			if j.prio.less(f.prio) && f.state == queued {
 				f.addr.dequeue(f)
@@ -568,7 +572,7 @@ func (d *dispatcher) done(f *flight, r probe.Result) {
 	}
 	conns := int(f.conns.Load())
 	for i, j := range f.jobs {
-		res := jobResult{job: j, r: r, shared: i > 0}
+		res := jobResult{job: j, r: r, shared: j.joined}
 		if i == 0 {
 			res.conns = conns
 		}

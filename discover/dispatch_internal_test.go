@@ -278,3 +278,39 @@ func TestCountersReturnToZero(t *testing.T) {
 		return e.disp.running == 0 && e.disp.total == 0 && len(e.disp.lingering) == 0 && len(e.disp.releases) == 0
 	})
 }
+
+// When the discovery that started a flight withdraws, the joiner still waiting gets the result,
+// counted as shared (as sharedHits counted it when it joined), and the flight's connection:
+// the discoveries' counts add up to the engine's.
+func TestJoinerInheritsWithdrawnFlight(t *testing.T) {
+	s := startSMTP(t, "ok", 0)
+	e := testEngine(t, func(o *Options) { o.Probe.Dial = slowDialer{probe.Direct, 300 * time.Millisecond} })
+	defer e.Close()
+	got := make(chan jobResult, 2)
+	deliver := func(r jobResult) { got <- r }
+	a := &job{target: tgt(s.port()), deliver: deliver}
+	b := &job{target: tgt(s.port()), deliver: deliver}
+	e.disp.submit(a)
+	waitFor(t, e.disp, "A's flight running", func() bool { return e.disp.running == 1 })
+	e.disp.submit(b)
+	e.disp.withdraw(a, &probe.Cut{Reason: probe.CutCanceled})
+	results := map[*job]jobResult{}
+	for range 2 {
+		select {
+		case r := <-got:
+			results[r.job] = r
+		case <-time.After(10 * time.Second):
+			t.Fatal("no result within 10 s")
+		}
+	}
+	ra, rb := results[a], results[b]
+	if ra.r.ErrorKind != probe.KindCanceled || ra.conns != 0 || ra.shared {
+		t.Errorf("A (withdrawn): %s, conns %d, shared %v", ra.r.ErrorKind, ra.conns, ra.shared)
+	}
+	if !rb.r.OK || rb.conns != 1 || !rb.shared {
+		t.Errorf("B (joined): ok %v %q, conns %d, shared %v; want ok, the flight's 1 connection, shared", rb.r.OK, rb.r.Error, rb.conns, rb.shared)
+	}
+	if st := e.Stats(); st.Connections != int64(ra.conns+rb.conns) || st.SharedHits != 1 {
+		t.Errorf("engine: %d connections (discoveries %d), %d shared hits (want 1)", st.Connections, ra.conns+rb.conns, st.SharedHits)
+	}
+}

@@ -25,12 +25,15 @@ type fetchCache struct {
 }
 
 type fetchEntry struct {
-	ready   chan struct{}
-	res     fetchResult
-	err     error
-	share   bool
-	touched []netaddr.Class // the non-public classes of address the fetch connected to
-	expires time.Time
+	ready chan struct{}
+	res   fetchResult
+	err   error
+	share bool
+	// abandoned: the fetch failed because its caller's ctx ended, which says nothing about
+	// the URL; a waiter takes over.
+	abandoned bool
+	touched   []netaddr.Class // the non-public classes of address the fetch connected to
+	expires   time.Time
 }
 
 func newFetchCache(ttl time.Duration) *fetchCache {
@@ -40,46 +43,63 @@ func newFetchCache(ttl time.Duration) *fetchCache {
 // get returns url's document, fetching it with fetch unless another discovery has (or is) and
 // may reports that this discovery may use a fetch that touched those classes of address. fresh
 // skips a finished fetch (one under way is still joined), and its own fetch replaces it.
+//
+// A fetch that ended because its caller's own time ran out or it was canceled says nothing
+// about the URL: one of the discoveries waiting on it takes over (the first to notice), and the
+// others wait on that one, so that a provider's slow or filtered autoconfig host never sees all
+// its customers' discoveries at once. Each waits at most until its own ctx ends.
 func (c *fetchCache) get(ctx context.Context, url string, fresh bool, may func([]netaddr.Class) bool, fetch func(context.Context) (fetchResult, error)) (fetchResult, error) {
 	if c.ttl <= 0 {
 		return fetch(ctx)
 	}
-	c.mu.Lock()
-	e, ok := c.entries[url]
-	if ok && !e.expires.IsZero() && (time.Now().After(e.expires) || fresh) {
-		ok = false
-	}
-	if !ok {
-		if len(c.entries) >= maxFetchEntries {
-			c.sweep()
-		}
-		e = &fetchEntry{ready: make(chan struct{})}
-		c.entries[url] = e
-		c.mu.Unlock()
-		t := &touched{}
-		e.res, e.err = fetch(context.WithValue(ctx, touchedKey{}, t))
-		e.touched = t.list()
-		var status *httpStatusError
-		e.share = e.err == nil || errors.As(e.err, &status)
+	for {
 		c.mu.Lock()
-		if e.share {
-			e.expires = time.Now().Add(c.ttl)
-		} else {
-			delete(c.entries, url) // the next asker fetches for itself
+		e, ok := c.entries[url]
+		if ok && !e.expires.IsZero() && (time.Now().After(e.expires) || fresh) {
+			ok = false
+		}
+		if !ok {
+			return c.lead(ctx, url, fetch)
 		}
 		c.mu.Unlock()
-		close(e.ready)
+		select {
+		case <-e.ready:
+		case <-ctx.Done():
+			return fetchResult{}, ctx.Err()
+		}
+		fresh = false // a fetch that ended after this caller asked is fresh enough
+		switch {
+		case e.abandoned:
+			continue
+		case !e.share || !may(e.touched):
+			return fetch(ctx)
+		}
 		return e.res, e.err
 	}
+}
+
+// lead fetches url for everyone who asks meanwhile; c.mu is held on entry and released.
+func (c *fetchCache) lead(ctx context.Context, url string, fetch func(context.Context) (fetchResult, error)) (fetchResult, error) {
+	if len(c.entries) >= maxFetchEntries {
+		c.sweep()
+	}
+	e := &fetchEntry{ready: make(chan struct{})}
+	c.entries[url] = e
 	c.mu.Unlock()
-	select {
-	case <-e.ready:
-	case <-ctx.Done():
-		return fetchResult{}, ctx.Err()
+	t := &touched{}
+	e.res, e.err = fetch(context.WithValue(ctx, touchedKey{}, t))
+	e.touched = t.list()
+	var status *httpStatusError
+	e.share = e.err == nil || errors.As(e.err, &status)
+	e.abandoned = !e.share && ctx.Err() != nil
+	c.mu.Lock()
+	if e.share {
+		e.expires = time.Now().Add(c.ttl)
+	} else {
+		delete(c.entries, url) // the next asker fetches for itself
 	}
-	if !e.share || !may(e.touched) {
-		return fetch(ctx)
-	}
+	c.mu.Unlock()
+	close(e.ready)
 	return e.res, e.err
 }
 

@@ -94,3 +94,55 @@ func TestFetchCacheFresh(t *testing.T) {
 		t.Errorf("%d fetches, want 2 (the first and the fresh one)", n)
 	}
 }
+
+// A fetch abandoned because its caller's time ran out is taken over by one of the discoveries
+// waiting on it, and the others wait on that one: never all of them at once at a slow host.
+func TestFetchCacheHandsOverAbandonedFetch(t *testing.T) {
+	c := newFetchCache(time.Minute)
+	all := func([]netaddr.Class) bool { return true }
+	var fetches, inFlight, maxInFlight atomic.Int32
+	release := make(chan struct{})
+	fetch := func(ctx context.Context) (fetchResult, error) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for m := maxInFlight.Load(); n > m && !maxInFlight.CompareAndSwap(m, n); m = maxInFlight.Load() {
+		}
+		if fetches.Add(1) == 1 {
+			<-ctx.Done() // the first caller's host is slow; its own deadline ends the fetch
+			return fetchResult{}, ctx.Err()
+		}
+		<-release
+		return fetchResult{Body: []byte("doc")}, nil
+	}
+	leaderCtx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	leaderErr := make(chan error, 1)
+	go func() { _, err := c.get(leaderCtx, "https://autoconfig.example/", false, all, fetch); leaderErr <- err }()
+	for fetches.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	const waiters = 20
+	got := make(chan string, waiters)
+	for range waiters {
+		go func() {
+			r, err := c.get(context.Background(), "https://autoconfig.example/", false, all, fetch)
+			got <- fmt.Sprintf("%s %v", r.Body, err)
+		}()
+	}
+	if err := <-leaderErr; err == nil {
+		t.Fatal("the leader's fetch did not end with its deadline")
+	}
+	for fetches.Load() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // room for a stampede, if there is one
+	close(release)
+	for range waiters {
+		if r := <-got; r != "doc <nil>" {
+			t.Errorf("a waiter got %q", r)
+		}
+	}
+	if f, m := fetches.Load(), maxInFlight.Load(); f != 2 || m != 1 {
+		t.Errorf("%d fetches, at most %d at once; want 2, one at a time", f, m)
+	}
+}

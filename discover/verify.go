@@ -14,9 +14,10 @@ import (
 //     it too); never to a server whose certificate failed verification, unless AllowBadCert;
 //   - never to a host outside the user's domain that only an untrusted path named (HTTP
 //     autoconfig, an unsigned SRV or MX pointing elsewhere), unless TrustHost;
-//   - once a server has rejected a user name and password, no further login with them
-//     anywhere in the discovery: one failure in all, not one per protocol or server, because
-//     three failures in a minute is what fail2ban and account lockouts count;
+//   - once a server has rejected a login, no further login with that password anywhere in the
+//     discovery, under any user name (autoconfig may name another form for another protocol):
+//     one failure in all, not one per protocol, server or user name, because failures from one
+//     address in a minute is what fail2ban counts, and failures for an account what locks it;
 //   - stop after the first success per protocol, unless VerifyAll.
 //
 // When no user name is given, the autoconfig's form is used when it names one, else the full
@@ -26,7 +27,7 @@ func (s *scheduler) verify(working []rankedConfig) {
 	cred := s.opts.Credentials
 	order := slices.Clone(working)
 	sortConfigs(order) // rank order decides which configuration is tried first
-	rejected := map[string]bool{}
+	rejected := false
 	for _, p := range []probe.Protocol{probe.IMAP, probe.SMTP, probe.POP3} {
 		succeeded := false
 		for _, o := range order {
@@ -44,8 +45,8 @@ func (s *scheduler) verify(working []rankedConfig) {
 				continue // nothing to log in to
 			case succeeded && !s.opts.VerifyAll:
 				res.NotAttempted, res.Error = probe.NotAttemptedSucceeded, "not attempted: a login on a better configuration already succeeded"
-			case rejected[user]:
-				res.NotAttempted, res.Error = probe.NotAttemptedAlreadyFailed, "not attempted: the server already rejected this user name and password once; not trying again (accounts get locked)"
+			case rejected:
+				res.NotAttempted, res.Error = probe.NotAttemptedAlreadyFailed, "not attempted: a server already rejected a login with this password once; not trying again (accounts get locked)"
 			case user == "" || user == "%EMAILADDRESS%":
 				res.NotAttempted, res.Error = probe.NotAttemptedNoUser, "not attempted: no user name (give one, or discover an address rather than a domain)"
 			case c.cand.untrusted && !s.opts.TrustHost:
@@ -63,7 +64,7 @@ func (s *scheduler) verify(working []rankedConfig) {
 				c.key.unverified = 0
 				succeeded = true
 			case res.Attempted:
-				rejected[user] = true
+				rejected = true
 			}
 		}
 	}

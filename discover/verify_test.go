@@ -46,6 +46,20 @@ func TestVerifyCredentials(t *testing.T) {
 		mailsim.Host{Name: "imap.cram.example", Services: []mailsim.Service{{Port: 993, Config: mailsim.Config{
 			Protocol: mailsim.IMAP, Mode: mailsim.TLS, AuthAfterTLS: []string{"PLAIN"}}}}},
 	)
+	spec.Zones = append(spec.Zones, mailsim.Zone{Domain: "twouser.example", SRV: []mailsim.SRV{
+		{Service: "_submissions._tcp", Target: "smtp.twouser.example", Port: 465},
+	}})
+	spec.Web = append(spec.Web, mailsim.WebFile{URL: "https://autoconfig.twouser.example/mail/config-v1.1.xml", Body: `<?xml version="1.0"?>
+<clientConfig version="1.1"><emailProvider id="twouser.example"><domain>twouser.example</domain>
+<incomingServer type="imap"><hostname>imap.twouser.example</hostname><port>993</port><socketType>SSL</socketType>
+<authentication>password-cleartext</authentication><username>%EMAILLOCALPART%</username></incomingServer>
+</emailProvider></clientConfig>`})
+	spec.Hosts = append(spec.Hosts,
+		mailsim.Host{Name: "imap.twouser.example", Services: []mailsim.Service{{Port: 993, Config: mailsim.Config{
+			Protocol: mailsim.IMAP, Mode: mailsim.TLS, AuthAfterTLS: []string{"PLAIN"}}}}},
+		mailsim.Host{Name: "smtp.twouser.example", Services: []mailsim.Service{{Port: 465, Config: mailsim.Config{
+			Protocol: mailsim.SMTP, Mode: mailsim.TLS, AuthAfterTLS: []string{"PLAIN"}}}}},
+	)
 	spec.Users["alice@cram.example"] = "demo-password"
 	spec.Users["alice@verify.example"] = "demo-password"
 	w, o := startWorld(t, spec)
@@ -107,6 +121,31 @@ func TestVerifyCredentials(t *testing.T) {
 		}
 		if r.Recommended.Outgoing.LoginOK || r.Diagnosis.Status != discover.StatusLoginFailed {
 			t.Errorf("login_ok with a wrong password, or status %q", r.Diagnosis.Status)
+		}
+	})
+
+	// The autoconfig names the local part for IMAP; SMTP, found by SRV, takes the address. After
+	// IMAP rejects "alice", "alice@twouser.example" is not tried on SMTP: one failure in all is
+	// per password, not per user name.
+	t.Run("wrong-password-two-user-names", func(t *testing.T) {
+		before := servers()
+		r := run(t, "alice@twouser.example", withPassword(o, "", "wrong"))
+		if a := authOf(t, r, probe.IMAP, "imap.twouser.example", 993, probe.TLS); !a.Attempted || a.OK || a.Username != "alice" {
+			t.Errorf("imap 993: %+v", a)
+		}
+		if a := authOf(t, r, probe.SMTP, "smtp.twouser.example", 465, probe.TLS); a.Attempted || a.NotAttempted != probe.NotAttemptedAlreadyFailed {
+			t.Errorf("smtp 465 after the rejection: %+v", a)
+		}
+		after := servers()
+		failed := 0
+		for h := range after {
+			failed += len(after[h]) - len(before[h])
+		}
+		if failed != 1 {
+			t.Errorf("%d failed logins in all, want exactly 1: %v", failed, after)
+		}
+		if !strings.Contains(r.Diagnosis.Summary, "imap.twouser.example") {
+			t.Errorf("the diagnosis names another server than the one that rejected: %s", r.Diagnosis.Summary)
 		}
 	})
 

@@ -25,8 +25,12 @@ func (s *scheduler) diagnose(r *Report) Diagnosis {
 	answered := len(r.Configs) > 0
 	insecure := slices.ContainsFunc(r.Configs, func(c Config) bool { return c.Verdict == Insecure })
 	nothingExists := !answered && s.nothingExists(r)
+	// A failed lookup makes the results unknown only when nothing answered: once servers are
+	// known to work, what they are is the answer, and the failure is a note (dnsNote).
 	switch {
-	case s.dnsFailure != nil && !usableIn && !usableOut:
+	case s.localFailure != nil && !usableIn && !usableOut:
+		d.Status = StatusLocalFailure
+	case s.dnsFailure != nil && !usableIn && !usableOut && !answered:
 		d.Status = StatusDNSFailed
 	case rejected != nil:
 		d.Status = StatusLoginFailed
@@ -46,6 +50,8 @@ func (s *scheduler) diagnose(r *Report) Diagnosis {
 	switch d.Status {
 	case StatusDNSFailed:
 		parts = append(parts, fmt.Sprintf("DNS did not work (%s), so whether %s has mail servers is unknown: this is not a sign that it has none. Check the resolver, then try again.", dnsWords(s.dnsFailure), dom))
+	case StatusLocalFailure:
+		parts = append(parts, fmt.Sprintf("This computer ran out of file descriptors or socket buffers while checking, so the results for %s are unknown: this says nothing about its servers or the resolver. Raise the limit (ulimit -n) or check fewer domains at once, then try again.", dom))
 	case StatusNoMail:
 		switch {
 		case s.nxdomain:
@@ -61,7 +67,7 @@ func (s *scheduler) diagnose(r *Report) Diagnosis {
 	case StatusUnusable:
 		parts = append(parts, "None of the mail servers found can be used by a mail client.")
 	}
-	if d.Status != StatusNoMail && d.Status != StatusDNSFailed || answered {
+	if d.Status != StatusNoMail && !ResultsUnknown(d.Status) || answered {
 		// Only the protocols asked for: "no IMAP or POP3 server" is wrong when only POP3 was.
 		if wantIn {
 			d.Incoming = "Incoming: " + s.direction(s.wanted(incoming), r.Recommended.Incoming, r.Nearest.Incoming, r)
@@ -71,6 +77,10 @@ func (s *scheduler) diagnose(r *Report) Diagnosis {
 			d.Outgoing = "Outgoing: " + s.direction(s.wanted(outgoing), r.Recommended.Outgoing, r.Nearest.Outgoing, r)
 			parts = append(parts, d.Outgoing)
 		}
+	}
+	if s.dnsFailure != nil && d.Status != StatusDNSFailed && d.Status != StatusOK {
+		// Something answered, but a lookup failed: a better server may have been missed.
+		parts = append(parts, fmt.Sprintf("Some DNS lookups failed (%s), so a better server may have been missed; check the resolver and try again.", dnsWords(s.dnsFailure)))
 	}
 	switch {
 	case rejected != nil:

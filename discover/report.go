@@ -193,7 +193,16 @@ const (
 	StatusNoMail       = "no_mail"       // a null MX, or no server of any kind exists
 	StatusDNSFailed    = "dns_failed"    // the resolver failed: results unknown, never "no mail"
 	StatusLoginFailed  = "login_failed"  // the server rejected the credentials
+	// StatusLocalFailure: this machine ran out of file descriptors or socket buffers before
+	// anything usable was found: results unknown, and nothing about the domain or the resolver.
+	StatusLocalFailure = "local_failure"
 )
+
+// ResultsUnknown reports a status that says nothing about the domain's servers (dns_failed,
+// local_failure): such a report is no answer to cache, to serve to mail clients or to compare.
+func ResultsUnknown(status string) bool {
+	return status == StatusDNSFailed || status == StatusLocalFailure
+}
 
 // Source kinds (README.md).
 const (
@@ -216,8 +225,11 @@ const (
 	WarnNXDomain        = "nxdomain"
 	WarnNoServices      = "srv_not_offered"
 	WarnIncomplete      = "incomplete"
-	WarnLocalDNS        = "dns_local"  // with a proxy: DNS lookups were made locally
-	WarnDNSError        = "dns_error"  // a lookup failed (the resolver, not the name)
-	WarnCapped          = "capped"     // a fan-out bound cut what a domain named
-	WarnBadRecord       = "bad_record" // an MX or SRV record named something that is not a host name; ignored
+	WarnLocalDNS        = "dns_local" // with a proxy: DNS lookups were made locally
+	WarnDNSError        = "dns_error" // a lookup failed (the resolver, not the name)
+	// WarnLocalResources: a lookup or connection failed because this machine ran out of file
+	// descriptors or socket buffers (neither the resolver's fault nor the server's).
+	WarnLocalResources = "local_resources"
+	WarnCapped         = "capped"     // a fan-out bound cut what a domain named
+	WarnBadRecord      = "bad_record" // an MX or SRV record named something that is not a host name; ignored
 )

@@ -73,7 +73,8 @@ func (e *LookupError) Unwrap() error { return e.Err }
 // resolverFailed reports an error that says nothing about the name, only that DNS did not work:
 // results built on it are unknown, never "no mail".
 func resolverFailed(err error) bool {
-	return err != nil && !errors.Is(err, ErrNXDomain) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+	return err != nil && !errors.Is(err, ErrNXDomain) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) &&
+		!isResourceExhaustion(err)
 }
 
 // isResourceExhaustion reports errors that are this machine's, not the network's.

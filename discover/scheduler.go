@@ -57,6 +57,7 @@ type scheduler struct {
 	srvAuthentic bool
 	nxdomain     bool
 	dnsFailure   error
+	localFailure error // this machine ran out of descriptors (a lookup or a connection)
 	notOffered   map[probe.Protocol]int
 	warnings     []probe.Warning
 }
@@ -335,6 +336,9 @@ func (s *scheduler) finished(jr *jobResult) {
 // configuration, without a second connection.
 func (s *scheduler) record(c *candidate, r probe.Result) {
 	s.records = append(s.records, record{c: c, r: r})
+	if r.ErrorKind == probe.KindLocalResources {
+		s.noteLocalFailure(errors.New(r.Error))
+	}
 	if plain, ok := r.PlaintextPhase(); ok && s.wants(plain.Protocol) {
 		s.records = append(s.records, record{c: c, r: plain, derived: true})
 	}

@@ -381,8 +381,13 @@ func (s *scheduler) foundAutoconfig(f *finding) {
 	}
 }
 
-// noteDNSFailure remembers that the resolver, not the domain, failed a lookup.
+// noteDNSFailure remembers that the resolver, not the domain, failed a lookup; or that this
+// machine did (out of descriptors), which is neither the resolver's fault nor the domain's.
 func (s *scheduler) noteDNSFailure(err error) {
+	if isResourceExhaustion(err) {
+		s.noteLocalFailure(err)
+		return
+	}
 	if !resolverFailed(err) {
 		return
 	}
@@ -390,4 +395,12 @@ func (s *scheduler) noteDNSFailure(err error) {
 		s.dnsFailure = err
 	}
 	s.warn(WarnDNSError, err.Error())
+}
+
+// noteLocalFailure remembers that this machine ran out of descriptors or socket buffers.
+func (s *scheduler) noteLocalFailure(err error) {
+	if s.localFailure == nil {
+		s.localFailure = err
+		s.warn(WarnLocalResources, err.Error())
+	}
 }

@@ -30,7 +30,7 @@ func loadReport(t *testing.T, name string) (*discover.Report, []byte) {
 	return &r, data
 }
 
-var names = []string{"srv", "guess", "customer", "broken", "login", "badlogin", "dnsfailed", "smtponly"}
+var names = []string{"srv", "guess", "customer", "broken", "login", "badlogin", "dnsfailed", "smtponly", "localfailure"}
 
 // The discovery JSON contract: encoding a decoded fixture gives back exactly the fixture's
 // keys and values, so no field can be renamed, dropped or added unnoticed.

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -32,7 +33,17 @@ var fixtures = map[string]string{
 	"dnsfailed": "alice@guess.example",
 	// Only SMTP asked for: the report speaks of outgoing mail only.
 	"smtponly": "alice@broken.example",
+	// This machine is out of file descriptors: every connection fails with EMFILE.
+	"localfailure": "alice@guess.example",
 }
+
+// exhaustedDialer fails every connection as a process out of file descriptors does.
+type exhaustedDialer struct{}
+
+func (exhaustedDialer) DialContext(context.Context, string, string) (net.Conn, error) {
+	return nil, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.EMFILE}
+}
+func (exhaustedDialer) ResolvesRemotely() bool { return false }
 
 // TestFixtures rewrites testdata/discover_*.json from the demo world when run with -update;
 // otherwise it checks that each fixture still decodes into a Report.
@@ -66,6 +77,8 @@ func TestFixtures(t *testing.T) {
 			opts.Resolver = &discover.DNSResolver{Servers: []string{dead}}
 		case "smtponly":
 			opts.Protocols = []probe.Protocol{probe.SMTP}
+		case "localfailure":
+			opts.Probe.Dial = exhaustedDialer{}
 		}
 		r, err := discover.Run(context.Background(), target, opts)
 		if r == nil {

@@ -78,6 +78,7 @@ func TestCacheForDomain(t *testing.T) {
 		{"bare domain", cached("x.example", "x.example", allProtocols, discover.StatusOK, clock.now()), true},
 		{"some protocols only", cached("x.example", "x.example", "imap", discover.StatusOK, clock.now()), false},
 		{"DNS failed", cached("x.example", "x.example", allProtocols, discover.StatusDNSFailed, clock.now()), false},
+		{"out of descriptors", cached("x.example", "x.example", allProtocols, discover.StatusLocalFailure, clock.now()), false},
 		{"with a login", func() *result {
 			r := cached("alice@x.example", "x.example", allProtocols, discover.StatusOK, clock.now())
 			r.Login = true

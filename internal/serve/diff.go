@@ -194,7 +194,7 @@ func statusRank(s string) int {
 	case discover.StatusNoMail:
 		return 4
 	}
-	return 5 // dns_failed, unknown
+	return 5 // dns_failed, local_failure, unknown
 }
 
 // words is a status as a sentence says it: "insecure only".

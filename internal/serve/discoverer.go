@@ -27,10 +27,10 @@ type result struct {
 // servesClients says mail-client documents may be built from r: a shareable discovery of the
 // bare domain (never of an address: its usernames are that user's, filled in from the address,
 // while a domain's are the templates themselves, "%EMAILADDRESS%"), of every protocol, whose
-// DNS worked.
+// DNS (and this machine) worked.
 func (r *result) servesClients() bool {
 	return !r.Login && r.Report != nil && r.Key.target == r.Report.Domain && !strings.Contains(r.Key.target, "@") &&
-		r.Key.protocols == allProtocols && r.Report.Diagnosis.Status != discover.StatusDNSFailed
+		r.Key.protocols == allProtocols && !discover.ResultsUnknown(r.Report.Diagnosis.Status)
 }
 
 // discoverer stands in front of the engine: a cache of finished discoveries, the flights in

@@ -26,7 +26,7 @@ func newMetrics() *metrics {
 		reg: prometheus.NewRegistry(),
 		discoveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mailscout_discoveries_total",
-			Help: "Discoveries run, by diagnosis status (ok, partial, insecure_only, unusable, no_mail, dns_failed, login_failed) or outcome (private_address, canceled, error).",
+			Help: "Discoveries run, by diagnosis status (ok, partial, insecure_only, unusable, no_mail, dns_failed, local_failure, login_failed) or outcome (private_address, canceled, error).",
 		}, []string{"status"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "mailscout_discovery_duration_seconds",
@@ -58,7 +58,7 @@ func newMetrics() *metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Every status exists from the start, so a rate() over it never starts from nothing.
 	for _, s := range []string{discover.StatusOK, discover.StatusPartial, discover.StatusInsecureOnly, discover.StatusUnusable,
-		discover.StatusNoMail, discover.StatusDNSFailed, discover.StatusLoginFailed, statusPrivate, statusCanceled, statusError} {
+		discover.StatusNoMail, discover.StatusDNSFailed, discover.StatusLocalFailure, discover.StatusLoginFailed, statusPrivate, statusCanceled, statusError} {
 		m.discoveries.WithLabelValues(s)
 	}
 	return m

@@ -131,21 +131,22 @@ func (s *store) get(ctx context.Context, id string) (*result, error) {
 
 // previous is the result before r that a diff should compare r with: same domain, mode and
 // protocols (a fast check next to a full one would show every canceled probe as a change),
-// and not a DNS failure, which says nothing about the servers.
+// and not a DNS or local failure, which says nothing about the servers.
 func (s *store) previous(ctx context.Context, r *result) (*result, error) {
 	return s.one(ctx, `SELECT `+resultColumns+` FROM results
-		WHERE domain = ? AND fast = ? AND protocols = ? AND status != ? AND (created < ? OR created = ? AND id < ?)
+		WHERE domain = ? AND fast = ? AND protocols = ? AND status NOT IN (?, ?) AND (created < ? OR created = ? AND id < ?)
 		ORDER BY created DESC, id DESC LIMIT 1`,
-		r.Report.Domain, r.Key.fast, r.Key.protocols, discover.StatusDNSFailed, r.Created.UnixMilli(), r.Created.UnixMilli(), r.ID)
+		r.Report.Domain, r.Key.fast, r.Key.protocols, discover.StatusDNSFailed, discover.StatusLocalFailure, r.Created.UnixMilli(), r.Created.UnixMilli(), r.ID)
 }
 
 // latestForClients is the newest result for the domain, no older than since, that mail-client
 // documents may be built from: a discovery of the bare domain (never of an address, whose
-// usernames are that user's; see result.servesClients), every protocol asked, DNS worked.
+// usernames are that user's; see result.servesClients), every protocol asked, DNS (and this
+// machine) worked.
 func (s *store) latestForClients(ctx context.Context, domain string, since time.Time) (*result, error) {
 	return s.one(ctx, `SELECT `+resultColumns+` FROM results
-		WHERE domain = ?1 AND target = ?1 AND protocols = ?2 AND status != ?3 AND created >= ?4
-		ORDER BY created DESC LIMIT 1`, domain, allProtocols, discover.StatusDNSFailed, since.UnixMilli())
+		WHERE domain = ?1 AND target = ?1 AND protocols = ?2 AND status NOT IN (?3, ?4) AND created >= ?5
+		ORDER BY created DESC LIMIT 1`, domain, allProtocols, discover.StatusDNSFailed, discover.StatusLocalFailure, since.UnixMilli())
 }
 
 func (s *store) one(ctx context.Context, query string, args ...any) (*result, error) {

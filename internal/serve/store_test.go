@@ -34,6 +34,8 @@ func TestStore(t *testing.T) {
 				storedResult("carol@x.example", "x.example", false, allProtocols, discover.StatusPartial, t0.Add(4*time.Hour)), // 4
 				storedResult("y.example", "y.example", false, allProtocols, discover.StatusOK, t0.Add(5*time.Hour)),            // 5 other domain
 				storedResult("dave@x.example", "x.example", false, allProtocols, discover.StatusOK, t0.Add(40*24*time.Hour)),   // 6 much later
+				// 7: the bare domain, when the service ran out of descriptors: no answer for anyone
+				storedResult("x.example", "x.example", false, allProtocols, discover.StatusLocalFailure, t0.Add(150*time.Minute)),
 			}
 			for _, r := range rows {
 				if r.ID, err = st.save(ctx, r); err != nil {
@@ -55,7 +57,7 @@ func TestStore(t *testing.T) {
 				of   int
 				want int // -1: none
 			}{
-				{4, 0},  // skips the fast one, the DNS failure and the imap-only one
+				{4, 0},  // skips the fast one, the DNS and local failures and the imap-only one
 				{6, 4},  // the newest before
 				{0, -1}, // the first
 				{1, -1}, // the only fast one
@@ -94,8 +96,8 @@ func TestStore(t *testing.T) {
 			}
 
 			n, err := st.prune(ctx, t0.Add(30*24*time.Hour))
-			if err != nil || n != 6 {
-				t.Errorf("prune: %d, %v; want 6", n, err)
+			if err != nil || n != 7 { // all but row 6
+				t.Errorf("prune: %d, %v; want 7", n, err)
 			}
 			if _, err := st.get(ctx, rows[0].ID); !errors.Is(err, errNoResult) {
 				t.Errorf("a pruned result is still there: %v", err)

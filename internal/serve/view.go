@@ -148,6 +148,7 @@ var statusText = map[string]string{
 	discover.StatusUnusable:     "Does not work",
 	discover.StatusNoMail:       "No mail service",
 	discover.StatusDNSFailed:    "DNS failed: results unknown",
+	discover.StatusLocalFailure: "The service ran out of resources: results unknown",
 	discover.StatusLoginFailed:  "Login rejected",
 }
 

@@ -17,6 +17,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mailscout/mailscout/discover"
@@ -82,10 +83,17 @@ func Run(ctx context.Context, in io.Reader, opts Options, write func(Result) err
 	results := make(chan Result, opts.InFlight)
 	var prog Progress
 	var readErr error
-	var skipped int
+	var skipped atomic.Int64 // counted as the reader goes, so that every Progress has it
 	go func() {
 		defer close(targets)
-		skipped, readErr = readTargets(ctx, in, opts, targets)
+		readErr = scanTargets(ctx, in, opts, &skipped, func(t target) bool {
+			select {
+			case targets <- t:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		})
 	}()
 	var wg sync.WaitGroup
 	for range opts.InFlight {
@@ -112,19 +120,31 @@ func Run(ctx context.Context, in io.Reader, opts Options, write func(Result) err
 		if failed(r) {
 			prog.Failed++
 		}
-		prog.Last, prog.Elapsed = r.Input, time.Since(start)
+		prog.Last, prog.Skipped, prog.Elapsed = r.Input, int(skipped.Load()), time.Since(start)
 		if opts.Progress != nil {
 			opts.Progress(prog)
 		}
 	}
-	prog.Skipped, prog.Elapsed = skipped, time.Since(start)
+	prog.Skipped, prog.Elapsed = int(skipped.Load()), time.Since(start)
 	if writeErr != nil {
 		return prog, fmt.Errorf("writing results: %w", writeErr)
 	}
-	if readErr != nil {
+	if readErr != nil && ctx.Err() == nil {
 		return prog, fmt.Errorf("reading targets: %w", readErr)
 	}
 	return prog, ctx.Err()
+}
+
+// Count says how many targets Run would process from in with opts: the lines that name a
+// target or try to (a bad line is answered too), in opts' shard and not skipped by opts.Skip.
+// It reads in as Run does, streamed, line by line with the same rules (a line is held up to
+// 64 KiB whatever its length), so that its memory stays flat however long the list. It is
+// meant for a progress bar's total: read a file twice, once here and once in Run.
+func Count(ctx context.Context, in io.Reader, opts Options) (int, error) {
+	n := 0
+	var skipped atomic.Int64
+	err := scanTargets(ctx, in, opts, &skipped, func(target) bool { n++; return true })
+	return n, err
 }
 
 func failed(r Result) bool {
@@ -135,11 +155,32 @@ func failed(r Result) bool {
 	return s != discover.StatusOK && s != discover.StatusPartial
 }
 
-// readTargets streams the input: one target per line, blank lines and # comments skipped,
-// other shards' lines and lines already done skipped (and counted). A line longer than MaxLine
-// is a bad line, whatever its length: one enormous line must not end the batch, nor be held in
-// memory, so a line is kept up to maxEcho bytes (echoed in its error line) and the rest dropped.
+// readTargets streams the input into out (see scanTargets) and returns the number of lines
+// skipped; it stops without an error when ctx ends.
 func readTargets(ctx context.Context, in io.Reader, opts Options, out chan<- target) (skipped int, err error) {
+	var n atomic.Int64
+	err = scanTargets(ctx, in, opts, &n, func(t target) bool {
+		select {
+		case out <- t:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	})
+	if ctx.Err() != nil {
+		err = nil
+	}
+	return int(n.Load()), err
+}
+
+// scanTargets reads the input and calls each for every target, in order, until each returns
+// false, the input ends, or ctx ends (then it returns ctx's error): one target per line, blank
+// lines and # comments skipped, other shards' lines and lines already done skipped and counted
+// in skipped. A line longer than MaxLine is a bad line, whatever its length: one enormous line
+// must not end the batch, nor be held in memory, so a line is kept up to maxEcho bytes (echoed
+// in its error line) and the rest dropped. Run and Count both read through it, so that a
+// count is what a run does.
+func scanTargets(ctx context.Context, in io.Reader, opts Options, skipped *atomic.Int64, each func(target) bool) error {
 	r := bufio.NewReaderSize(in, 64<<10)
 	line := 0
 	for {
@@ -148,21 +189,22 @@ func readTargets(ctx context.Context, in io.Reader, opts Options, out chan<- tar
 			if err == io.EOF {
 				err = nil
 			}
-			return skipped, err
+			return err
 		}
 		line++
+		if line%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err() // a long run of skipped lines still notices
+		}
 		text := strings.TrimSpace(string(raw))
 		if text == "" || strings.HasPrefix(text, "#") {
 			continue
 		}
 		if !InShard(text, opts.Shard, opts.Shards) || opts.Skip != nil && opts.Skip(line, text) {
-			skipped++
+			skipped.Add(1)
 			continue
 		}
-		select {
-		case out <- target{line, text}:
-		case <-ctx.Done():
-			return skipped, nil
+		if !each(target{line, text}) {
+			return ctx.Err()
 		}
 	}
 }

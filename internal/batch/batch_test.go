@@ -394,6 +394,65 @@ func TestNextLine(t *testing.T) {
 	}
 }
 
+// countInput is a list of every shape Count must see as the reader does: comments (one
+// indented), blank and blank-looking lines, CRLF endings, a line over MaxLine (a bad line, still
+// answered), a 2 MiB line, a line whose first 64 KiB are blanks (the reader keeps 64 KiB of a
+// line: it sees a blank line, where splitting the whole file would see a target), and a last
+// line without a line break.
+func countInput() string {
+	return "# targets\n\n \t \r\nsrv.example\r\n  # indented comment\r\nnot a domain\n" +
+		strings.Repeat("x", MaxLine+1) + ".example\n" + strings.Repeat("y", 2<<20) + "\n" +
+		strings.Repeat(" ", maxEcho+10) + "hidden.example\n" + "\r\n" +
+		customers(40, "user@c%d.example") + "Alice@Guess.Example \r\nlast.example"
+}
+
+// Count, the progress bar's total, is what the reader sends: for the whole list, for each
+// shard, and after a resume's skip, on a list of every shape.
+func TestCountMatchesReader(t *testing.T) {
+	input := countInput()
+	ctx := context.Background()
+	for _, opts := range []Options{
+		{},
+		{Shard: 0, Shards: 3}, {Shard: 1, Shards: 3}, {Shard: 2, Shards: 3},
+		{Skip: func(line int, input string) bool { return line%2 == 0 || strings.HasPrefix(input, "user@c1") }},
+		{Shard: 1, Shards: 2, Skip: func(line int, _ string) bool { return line%3 == 0 }},
+	} {
+		sent, skipped := collect(t, []byte(input), opts)
+		n, err := Count(ctx, strings.NewReader(input), opts)
+		if err != nil || n != len(sent) {
+			t.Errorf("shard %d/%d, skip %v: Count %d (%v), the reader sends %d (%d skipped)", opts.Shard, opts.Shards, opts.Skip != nil, n, err, len(sent), skipped)
+		}
+		if opts.Shards == 0 && opts.Skip == nil && n != 46 { // srv, not a domain, the two long lines, 40 customers, Alice, last
+			t.Errorf("Count %d of the whole list, want 46", n)
+		}
+	}
+	// Canceled, it stops with the context's error.
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := Count(canceled, strings.NewReader(customers(10000, "c%d.example")), Options{}); err != context.Canceled {
+		t.Errorf("canceled: %v", err)
+	}
+}
+
+// Every progress report has the lines skipped so far (another shard's): they are counted as the
+// reader goes, not only at the end.
+func TestProgressCountsSkipped(t *testing.T) {
+	_, o := hostingWorld(t)
+	input := customers(30, "c%d.nowhere.example")
+	var reports []Progress
+	_, prog := runBatch(t, o, input, func(opts *Options) {
+		opts.Shard, opts.Shards = 0, 3
+		opts.Progress = func(p Progress) { reports = append(reports, p) }
+	})
+	want := 30 - prog.Done
+	if prog.Skipped != want || len(reports) == 0 || prog.Done == 0 {
+		t.Fatalf("done %d, skipped %d (want %d), %d reports", prog.Done, prog.Skipped, want, len(reports))
+	}
+	if last := reports[len(reports)-1]; last.Skipped == 0 {
+		t.Errorf("the last progress report says %d skipped; %d were", last.Skipped, want)
+	}
+}
+
 // Summarize reads only batch lines: one that is not (null, a bare object) is an error naming it,
 // never a target with an empty status.
 func TestSummarizeRefusesForeignLines(t *testing.T) {

@@ -98,6 +98,9 @@ func FuzzReadTargets(f *testing.F) {
 			if len(got)+skipped != len(all) {
 				t.Fatalf("shard %d of %d: %d targets and %d skipped, of %d", i, n, len(got), skipped, len(all))
 			}
+			if c, err := Count(context.Background(), bytes.NewReader(data), Options{Shard: i, Shards: n}); err != nil || c != len(got) {
+				t.Fatalf("shard %d of %d: Count says %d (%v), the reader sends %d", i, n, c, err, len(got))
+			}
 			for _, tg := range got {
 				seen[tg]++
 				if !InShard(tg.input, i, n) {
@@ -127,6 +130,9 @@ func FuzzReadTargets(f *testing.F) {
 		skip := func(line int, input string) bool { _, ok := done[key(line, input)]; return ok }
 		if rest, skipped := collect(t, data, Options{Skip: skip}); len(rest) != 0 || skipped != len(all) {
 			t.Fatalf("resumed from its own output, the run still has %+v (%d skipped of %d)", rest, skipped, len(all))
+		}
+		if c, err := Count(context.Background(), bytes.NewReader(data), Options{Skip: skip}); err != nil || c != 0 {
+			t.Fatalf("resumed from its own output, Count still says %d (%v)", c, err)
 		}
 	})
 }

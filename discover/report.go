@@ -106,6 +106,9 @@ type SourceReport struct {
 	Error     string `json:"error"`
 	// Candidates is how many (protocol, host, port, security) tuples it named.
 	Candidates int `json:"candidates"`
+	// Guessed: the source is the usual host names under the domain (kind guess) or under its
+	// provider (kind provider), tried because they are usual, not because anything named them.
+	Guessed bool `json:"guessed"`
 }
 
 // Config is a probe result with what discovery knows about it.

@@ -242,7 +242,7 @@ func (s *scheduler) foundMX(f *finding) {
 
 // startGuesses proposes the well-known host names of domain; it counts as a source of its own.
 func (s *scheduler) startGuesses(domain string) {
-	src := &sourceRun{report: &SourceReport{Kind: SourceGuess, URLOrName: "host names under " + domain, OK: true}}
+	src := &sourceRun{report: &SourceReport{Kind: SourceGuess, URLOrName: "host names under " + domain, OK: true, Guessed: true}}
 	s.sources = append(s.sources, src)
 	s.guess(src, domain, SourceGuess, "", false)
 }
@@ -285,7 +285,7 @@ func (s *scheduler) startProviderSources(mxHost string, authentic bool) {
 			if !authentic {
 				detail = fmt.Sprintf("guessed under %s, the provider behind the unsigned MX %s", pd, mxHost)
 			}
-			src := &sourceRun{report: &SourceReport{Kind: SourceProvider, URLOrName: "host names under " + pd, OK: true}}
+			src := &sourceRun{report: &SourceReport{Kind: SourceProvider, URLOrName: "host names under " + pd, OK: true, Guessed: true}}
 			s.sources = append(s.sources, src)
 			s.guess(src, pd, SourceProvider, detail, !authentic)
 		}

@@ -398,7 +398,7 @@ func sourcesLine(r *discover.Report) string {
 	for _, s := range r.Sources {
 		switch {
 		case s.Candidates == 0:
-		case s.Kind == discover.SourceGuess || strings.HasPrefix(s.URLOrName, "host names"):
+		case s.Guessed:
 			guessed += s.Candidates
 		case s.Kind == discover.SourceSRV:
 			srv++

@@ -69,14 +69,14 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	srv, err := serve.New(cfg)
 	if err != nil {
-		fmt.Fprintf(stderr, "mailscout serve: %s\n", strings.TrimPrefix(err.Error(), "serve: "))
+		fmt.Fprintf(stderr, "mailscout %v\n", err) // serve's errors begin "serve: "
 		return exitNotWorks
 	}
 	ctx, stop := signalContext()
 	defer stop()
 	set.listen.Stderr = stderr
 	if err := serve.Run(ctx, srv, set.listen); err != nil {
-		fmt.Fprintf(stderr, "mailscout serve: %s\n", strings.TrimPrefix(err.Error(), "serve: "))
+		fmt.Fprintf(stderr, "mailscout %v\n", err)
 		return exitNotWorks
 	}
 	return exitWorks

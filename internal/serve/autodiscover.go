@@ -68,7 +68,7 @@ func (s *Server) autodiscover(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, clientconfig.ErrNothingUsable) {
 			// Not the usable half: Outlook and Thunderbird set up an account only with both an
 			// incoming and an outgoing server, so the message says which one has nothing usable.
-			writeAutodiscoverError(w, http.StatusOK, clientconfig.AutodiscoverNoConfiguration, "No verified configuration for "+domain+": "+unusable(acct, err)+".", 0)
+			writeAutodiscoverError(w, http.StatusOK, clientconfig.AutodiscoverNoConfiguration, "No verified configuration for "+domain+": "+unusable(acct)+".", 0)
 			return
 		}
 		s.log.Error("client document", "domain", domain, "err", scrubAddress(err.Error(), t.Address))

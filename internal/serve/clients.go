@@ -183,10 +183,10 @@ func isChoice(ch *discover.Choice, c *discover.Config) bool {
 // which direction has nothing usable, and what came closest there. Every document needs an
 // incoming and an outgoing server, because a mail client cannot set up an account without
 // both: a domain whose IMAP works but whose SMTP does not gets no document, and is told which.
-func unusable(a clientAccount, err error) string {
+func unusable(a clientAccount) string {
 	in, out := len(a.Incoming) > 0, len(a.Outgoing) > 0
-	if in && out { // both, but none whose logins the format can describe: clientconfig says so
-		return strings.TrimPrefix(err.Error(), "clientconfig: ")
+	if in && out { // both, but none whose logins the format can describe (clientconfig's needBoth)
+		return "no server of one direction logs in with a method this format can describe"
 	}
 	var rec discover.Recommended
 	var near discover.Nearest
@@ -262,7 +262,7 @@ func (s *Server) notServed(t discover.Target, hasAddr bool) error {
 // error's text may quote, is taken out of it.
 func (s *Server) documentError(domain, address string, a clientAccount, err error) error {
 	if errors.Is(err, clientconfig.ErrNothingUsable) {
-		return newError(codeNotFound, "no verified configuration for %s: %s", domain, unusable(a, err))
+		return newError(codeNotFound, "no verified configuration for %s: %s", domain, unusable(a))
 	}
 	s.log.Error("client document", "domain", domain, "err", scrubAddress(err.Error(), address))
 	return newError(codeInternal, "the document could not be written")

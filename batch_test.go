@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -12,6 +13,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mailscout/mailscout/discover"
+	"github.com/mailscout/mailscout/internal/batch"
 )
 
 // mailscoutProcess is this test binary running mailscout's main in a process of its own.
@@ -153,5 +157,116 @@ func TestBatchResumeAfterKill(t *testing.T) {
 			t.Errorf("%s written twice", key)
 		}
 		seen[key] = true
+	}
+}
+
+// writeTargets writes a targets file: a comment, a blank line, a line that is not a target,
+// then each domain for users u1…uN (broken.example's 4 s wait is not in the demo domains used).
+func writeTargets(t *testing.T, users int, domains ...string) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("# targets\n\nnot a domain\n")
+	for i := range users {
+		for _, d := range domains {
+			fmt.Fprintf(&b, "u%d@%s\r\n", i+1, d)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "targets.txt")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// progressEvents decodes --progress-json lines.
+func progressEvents(t *testing.T, stderr string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		var e map[string]any
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			t.Fatalf("not a progress event: %q", l)
+		}
+		out = append(out, e)
+	}
+	if len(out) == 0 || out[len(out)-1]["kind"] != "done" {
+		t.Fatalf("no done event last:\n%s", stderr)
+	}
+	return out
+}
+
+// quickDemo are the demo domains that answer at once (broken.example waits out a filtered port).
+var quickDemo = []string{"srv.example", "guess.example", "customer.example", "autoconf.example", "oldtls.example", "plain.example", "nomail.example"}
+
+// The progress total is what this run processes: with --shard, the shard's targets; with
+// --resume, those not done yet. The done event's total is then the number of lines written.
+func TestBatchProgressTotal(t *testing.T) {
+	input := writeTargets(t, 3, quickDemo...)
+	all := 3*len(quickDemo) + 1 // and the bad line
+	dir := t.TempDir()
+	for _, shard := range []string{"0/3", "1/3", "2/3"} {
+		out := filepath.Join(dir, "shard.jsonl")
+		code, _, stderr := runCLI("batch", "--demo", "--progress-json", "--shard", shard, "--output", out, input)
+		if code != exitWorks {
+			t.Fatalf("--shard %s: exit %d\n%s", shard, code, stderr)
+		}
+		events := progressEvents(t, stderr)
+		done, lines := events[len(events)-1], len(outcomes(t, out))
+		if done["total"] != float64(lines) || done["done"] != float64(lines) || done["skipped"] != float64(all-lines) {
+			t.Errorf("--shard %s: done event %v; the shard has %d targets of %d", shard, done, lines, all)
+		}
+		for _, e := range events {
+			if tot, ok := e["total"]; ok && tot != float64(lines) {
+				t.Errorf("--shard %s: an event with total %v, want %d", shard, tot, lines)
+			}
+		}
+	}
+
+	out := filepath.Join(dir, "all.jsonl")
+	if code, _, stderr := runCLI("batch", "--demo", "--output", out, input); code != exitWorks {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const kept = 5
+	lines := strings.SplitAfter(string(data), "\n")
+	if err := os.WriteFile(out, []byte(strings.Join(lines[:kept], "")+`{"input_line":9,"inp`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI("batch", "--demo", "--progress-json", "--resume", "--output", out, input)
+	if code != exitWorks {
+		t.Fatalf("--resume: exit %d\n%s", code, stderr)
+	}
+	events := progressEvents(t, stderr)
+	done := events[len(events)-1]
+	if done["total"] != float64(all-kept) || done["done"] != float64(all-kept) || done["skipped"] != float64(kept) {
+		t.Errorf("--resume after %d of %d: done event %v, want total and done %d", kept, all, done, all-kept)
+	}
+	if n := len(outcomes(t, out)); n != all {
+		t.Errorf("%d lines after the resume, want %d", n, all)
+	}
+}
+
+// The --progress-json events are a public contract (README.md): their fields are pinned here,
+// names, order and values.
+func TestBatchProgressEventShape(t *testing.T) {
+	var buf bytes.Buffer
+	p := newBatchProgress(&buf, true)
+	pr := batch.Progress{Done: 4, Failed: 1, Skipped: 2, Elapsed: 2 * time.Second, Last: "alice@example.com"}
+	p.event("progress", pr, nil) // no total yet (or none: standard input is not read twice)
+	p.total.Store(10)
+	p.event("progress", pr, nil)
+	p.event("progress", batch.Progress{Skipped: 2, Elapsed: time.Second}, nil) // nothing done: no rate, no ETA
+	pr.Done, pr.Elapsed = 10, 5*time.Second
+	p.event("done", pr, &discover.Stats{Connections: 26, SharedHits: 134})
+	want := `{"kind":"progress","done":4,"failed":1,"skipped":2,"last":"alice@example.com","elapsed_ms":2000,"per_second":2}
+{"kind":"progress","done":4,"failed":1,"skipped":2,"last":"alice@example.com","total":10,"elapsed_ms":2000,"per_second":2,"eta_ms":3000}
+{"kind":"progress","done":0,"failed":0,"skipped":2,"last":"","total":10,"elapsed_ms":1000,"per_second":0}
+{"kind":"done","done":10,"failed":1,"skipped":2,"last":"alice@example.com","total":10,"elapsed_ms":5000,"per_second":2,"eta_ms":0,"connections":26,"shared_hits":134}
+`
+	if buf.String() != want {
+		t.Errorf("events:\n%s\nwant\n%s", buf.String(), want)
 	}
 }

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -75,7 +77,7 @@ func runBatch(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, fs, err.Error())
 	}
 	in := io.Reader(os.Stdin)
-	total := -1
+	countable := "" // a regular file, which can be read a second time for the progress total
 	if len(pos) == 1 && pos[0] != "-" {
 		file, err := os.Open(pos[0])
 		if err != nil { // not the invocation's fault: README.md, an unreadable input exits 1
@@ -84,7 +86,9 @@ func runBatch(args []string, stdout, stderr io.Writer) int {
 		}
 		defer file.Close()
 		in = file
-		total = countTargets(pos[0])
+		if st, err := file.Stat(); err == nil && st.Mode().IsRegular() {
+			countable = pos[0]
+		}
 	}
 	if *demo {
 		world, err := startDemoWorld(&opts)
@@ -132,7 +136,10 @@ func runBatch(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signalContext()
 	defer stop()
-	show := newBatchProgress(stderr, total, *progressJSON)
+	show := newBatchProgress(stderr, *progressJSON)
+	if show.wantsTotal() && countable != "" {
+		show.count(ctx, countable, batch.Options{Shard: i, Shards: n, Skip: skip})
+	}
 	prog, err := batch.Run(ctx, in, batch.Options{Engine: engine, Discover: opts, InFlight: *inFlight, Shard: i, Shards: n, Skip: skip, Progress: show.update},
 		func(r batch.Result) error {
 			line, err := batch.MarshalLine(r)
@@ -141,7 +148,7 @@ func runBatch(args []string, stdout, stderr io.Writer) int {
 			}
 			return out.Write(line)
 		})
-	show.finish(prog, engine.Stats())
+	show.finish(prog, engine.Stats(), err != nil)
 	switch {
 	case live != nil:
 		s, serr := live.finish()
@@ -180,26 +187,6 @@ func parseShard(s string) (i, n int, err error) {
 		return 0, 0, fmt.Errorf("--shard %q: want I/N with 0 ≤ I < N, e.g. 0/4", s)
 	}
 	return i, n, nil
-}
-
-// countTargets counts the target lines of a file, for the progress bar's total; -1 when it
-// cannot be read twice (a pipe).
-func countTargets(path string) int {
-	st, err := os.Stat(path)
-	if err != nil || !st.Mode().IsRegular() {
-		return -1
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return -1
-	}
-	n := 0
-	for _, l := range strings.Split(string(data), "\n") {
-		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
-			n++
-		}
-	}
-	return n
 }
 
 type lineWriter struct{ w io.Writer }
@@ -268,20 +255,27 @@ func (l *liveSummary) finish() (batch.Summary, error) {
 
 // batchProgress shows progress on standard error: a bar when it is a terminal
 // (github.com/schollz/progressbar/v3), JSON Lines with --progress-json, nothing otherwise.
+// The total is counted alongside the batch, from a second reading of the file, only when one
+// of them shows it.
 type batchProgress struct {
-	bar  *progressbar.ProgressBar
-	json *json.Encoder
-	last time.Time
+	bar     *progressbar.ProgressBar
+	json    *json.Encoder
+	last    time.Time
+	total   atomic.Int64 // targets this run will process; -1 while not known
+	barMax  bool         // the bar has the total
+	stop    context.CancelFunc
+	counted chan struct{} // closed when the count has ended (nil: no count)
 }
 
-func newBatchProgress(stderr io.Writer, total int, asJSON bool) *batchProgress {
+func newBatchProgress(stderr io.Writer, asJSON bool) *batchProgress {
 	p := &batchProgress{}
+	p.total.Store(-1)
 	if asJSON {
 		p.json = json.NewEncoder(stderr)
 		return p
 	}
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		p.bar = progressbar.NewOptions(total,
+		p.bar = progressbar.NewOptions(-1,
 			progressbar.OptionSetWriter(stderr),
 			progressbar.OptionSetDescription("discovering"),
 			progressbar.OptionShowCount(),
@@ -295,9 +289,35 @@ func newBatchProgress(stderr io.Writer, total int, asJSON bool) *batchProgress {
 	return p
 }
 
+// wantsTotal: something shows the total.
+func (p *batchProgress) wantsTotal() bool { return p.bar != nil || p.json != nil }
+
+// count counts, on a goroutine, the targets of the file at path that this run will process:
+// those of its shard not already done (opts' Shard, Shards and Skip, as the run's). It reads the
+// file as the batch does, streamed (batch.Count): memory stays flat however long the list.
+func (p *batchProgress) count(ctx context.Context, path string, opts batch.Options) {
+	ctx, p.stop = context.WithCancel(ctx)
+	p.counted = make(chan struct{})
+	go func() {
+		defer close(p.counted)
+		f, err := os.Open(path)
+		if err != nil {
+			return // no total: the batch reads the file it has open
+		}
+		defer f.Close()
+		if n, err := batch.Count(ctx, f, opts); err == nil {
+			p.total.Store(int64(n))
+		}
+	}()
+}
+
 func (p *batchProgress) update(pr batch.Progress) {
 	switch {
 	case p.bar != nil:
+		if t := p.total.Load(); !p.barMax && t >= 0 {
+			p.bar.ChangeMax64(t)
+			p.barMax = true
+		}
 		p.bar.Describe(fmt.Sprintf("discovering (%d without a usable answer)", pr.Failed))
 		p.bar.Set(pr.Done)
 	case p.json != nil && time.Since(p.last) >= time.Second:
@@ -306,7 +326,16 @@ func (p *batchProgress) update(pr batch.Progress) {
 	}
 }
 
-func (p *batchProgress) finish(pr batch.Progress, st discover.Stats) {
+// finish ends the display; the count is waited for (a batch that ran to the end has read the
+// whole file already, and the done event has the total) or, after a failure, stopped.
+func (p *batchProgress) finish(pr batch.Progress, st discover.Stats, failed bool) {
+	if p.counted != nil {
+		if failed {
+			p.stop()
+		}
+		<-p.counted
+		p.stop()
+	}
 	switch {
 	case p.bar != nil:
 		p.bar.Finish()
@@ -315,19 +344,31 @@ func (p *batchProgress) finish(pr batch.Progress, st discover.Stats) {
 	}
 }
 
+// progressEvent is one line of --progress-json. The field names are a public contract
+// (README.md): new fields may come, none changes.
+type progressEvent struct {
+	Kind string `json:"kind"` // "progress", or "done" for the last
+	batch.Progress
+	Total       *int64  `json:"total,omitempty"` // targets this run processes, once counted
+	ElapsedMS   float64 `json:"elapsed_ms"`
+	PerSecond   float64 `json:"per_second"`
+	ETAMS       *int64  `json:"eta_ms,omitempty"` // (total − done) at per_second, with total and a rate
+	Connections int64   `json:"connections,omitempty"`
+	SharedHits  int64   `json:"shared_hits,omitempty"`
+}
+
 func (p *batchProgress) event(kind string, pr batch.Progress, st *discover.Stats) {
-	rate := 0.0
+	e := progressEvent{Kind: kind, Progress: pr, ElapsedMS: float64(pr.Elapsed.Milliseconds())}
 	if s := pr.Elapsed.Seconds(); s > 0 {
-		rate = float64(pr.Done) / s
+		e.PerSecond = float64(pr.Done) / s
 	}
-	e := struct {
-		Kind string `json:"kind"`
-		batch.Progress
-		ElapsedMS   float64 `json:"elapsed_ms"`
-		PerSecond   float64 `json:"per_second"`
-		Connections int64   `json:"connections,omitempty"`
-		SharedHits  int64   `json:"shared_hits,omitempty"`
-	}{Kind: kind, Progress: pr, ElapsedMS: float64(pr.Elapsed.Milliseconds()), PerSecond: rate}
+	if t := p.total.Load(); t >= 0 {
+		e.Total = &t
+		if pr.Done > 0 && e.PerSecond > 0 {
+			eta := int64(math.Round(float64(max(t-int64(pr.Done), 0)) / e.PerSecond * 1000))
+			e.ETAMS = &eta
+		}
+	}
 	if st != nil {
 		e.Connections, e.SharedHits = st.Connections, st.SharedHits
 	}

@@ -270,3 +270,42 @@ func TestBatchProgressEventShape(t *testing.T) {
 		t.Errorf("events:\n%s\nwant\n%s", buf.String(), want)
 	}
 }
+
+// --rate is a ceiling that slows the batch, not one that makes answers worse: its wait runs
+// inside each discovery's deadline, so the batch admits only the discoveries the rate can serve
+// in time. At 2 connections per second the demo domains get the answers they get without a
+// ceiling. (About 17 s: the ceiling is what it is.)
+func TestBatchLowRateSameAnswers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes about 17 s at 2 connections per second")
+	}
+	input := writeTargets(t, 1, "srv.example", "guess.example", "autoconf.example")
+	dir := t.TempDir()
+	answers := func(name string, flags ...string) []string {
+		out := filepath.Join(dir, name)
+		// --deadline 10s: without the bound, 3 discoveries × 10–13 connection attempts at 2 per
+		// second run past it; with it, one discovery at a time takes 5–7 s.
+		args := append([]string{"batch", "--demo", "--deadline", "10s", "--output", out}, flags...)
+		if code, _, stderr := runCLI(append(args, input)...); code != exitWorks {
+			t.Fatalf("%q: exit %d\n%s", flags, code, stderr)
+		}
+		got := outcomes(t, out)
+		data, _ := os.ReadFile(out)
+		for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			var r struct {
+				Input    string `json:"input"`
+				Complete *bool  `json:"complete"`
+			}
+			json.Unmarshal([]byte(l), &r)
+			if r.Complete != nil && !*r.Complete {
+				got = append(got, r.Input+" incomplete")
+			}
+		}
+		return got
+	}
+	want := answers("free.jsonl")
+	got := answers("rate2.jsonl", "--rate", "2")
+	if !slices.Equal(got, want) {
+		t.Errorf("with --rate 2:\n%s\nwithout a ceiling:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

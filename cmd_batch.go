@@ -41,8 +41,8 @@ func runBatch(args []string, stdout, stderr io.Writer) int {
 	output := fs.String("output", "", "write the JSON Lines to this `file` instead of standard output")
 	resume := fs.Bool("resume", false, "with --output: skip the targets the file already has a line for, and append")
 	shard := fs.String("shard", "", "`I/N`: process only shard I (0-based) of N; N machines given the same list split it with no coordination")
-	inFlight := fs.Int("in-flight", 64, "discoveries running at once")
-	rate := fs.Float64("rate", 0, "new connections per second over the whole batch (0: no ceiling)")
+	inFlight := fs.Int("in-flight", 64, "discoveries running at once (with --rate, at most ⌈R·deadline/80 s⌉ unless given: ⌈R/4⌉ at the default --deadline)")
+	rate := fs.Float64("rate", 0, "`R` new connections per second over the whole batch (0: no ceiling); it also bounds --in-flight, so that a low rate makes the batch slower, not its answers worse")
 	dnsRate := fs.Float64("dns-rate", 0, "DNS questions per second sent to the resolver over the whole batch (0: no ceiling; authoritative servers' rate limiting drops answers beyond a few hundred per second)")
 	progressJSON := fs.Bool("progress-json", false, "write progress events as JSON Lines to standard error")
 	summary := fs.Bool("summary", false, "when done, print the summary table (as 'mailscout summarize' does) to standard error: of the whole --output file, or of the lines this run wrote")
@@ -66,8 +66,13 @@ func runBatch(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, fs, err.Error())
 	}
 	opts.Rate, opts.DNSRate = *rate, *dnsRate
-	if *rate < 0 || *dnsRate < 0 || *inFlight < 1 {
+	if !(*rate >= 0) || !(*dnsRate >= 0) || *inFlight < 1 { // NaN is no rate either
 		return usageError(stderr, fs, "--rate and --dns-rate must not be negative and --in-flight must be at least 1")
+	}
+	if *rate > 0 && !cl.set("in-flight") {
+		// The rate's wait runs inside each discovery's deadline: admit only the discoveries
+		// the rate can serve in time (batch.InFlightForRate).
+		*inFlight = min(*inFlight, batch.InFlightForRate(*rate, opts.Deadline))
 	}
 	if *resume && *output == "" {
 		return usageError(stderr, fs, "--resume needs --output FILE (the results so far)")

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -49,6 +50,39 @@ type Progress struct {
 	Elapsed time.Duration `json:"-"`
 	Last    string        `json:"last"` // the target that just finished
 }
+
+// InFlightForRate is how many discoveries may run at once under a ceiling of rate new
+// connections per second (0 for no ceiling: no bound), for discoveries of the given deadline.
+//
+// The ceiling's wait happens inside each discovery's deadline: a probe queued for a connection
+// token is a probe whose discovery is running out of time. A discovery makes about 8 to 12
+// connection attempts when nothing is shared (7 to 13 on the demo world; counted here as 12),
+// and k discoveries at once share the rate, so each takes about 12·k/rate seconds of waiting
+// for tokens. Keeping that within 15% of the deadline — the rest is the network's: handshakes,
+// the timeouts of silent hosts — gives k = rate·deadline/80 s, rounded up: ⌈rate/4⌉ at the
+// default 20 s deadline, one discovery at a time at 2 connections per second. Below
+// 12/deadline connections per second (0.6 at 20 s) even one discovery alone cannot make all
+// its connections in time. A low rate then makes the batch slower, not its answers worse.
+// Discoveries that share a provider's endpoints need fewer connections than counted; a caller
+// who knows its list may allow more.
+func InFlightForRate(rate float64, deadline time.Duration) int {
+	if !(rate > 0) {
+		return 0
+	}
+	if deadline <= 0 {
+		deadline = 20 * time.Second // discover's default
+	}
+	k := math.Ceil(rate * deadline.Seconds() * rateWaitShare / connectionsPerDiscovery)
+	if k >= 1<<20 {
+		return 1 << 20
+	}
+	return max(1, int(k))
+}
+
+const (
+	connectionsPerDiscovery = 12   // connection attempts reckoned per discovery, nothing shared
+	rateWaitShare           = 0.15 // of a discovery's deadline, for waiting on the rate ceiling
+)
 
 // MaxLine bounds an input line; a longer one is reported as a bad line.
 const MaxLine = 4096

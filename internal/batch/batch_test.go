@@ -453,6 +453,25 @@ func TestProgressCountsSkipped(t *testing.T) {
 	}
 }
 
+// The discoveries a rate ceiling can serve in time: none bound without a rate, ⌈rate/4⌉ at the
+// default 20 s deadline, in proportion to the deadline, never fewer than one.
+func TestInFlightForRate(t *testing.T) {
+	for _, tc := range []struct {
+		rate     float64
+		deadline time.Duration
+		want     int
+	}{
+		{0, 20 * time.Second, 0}, {-1, 0, 0},
+		{2, 20 * time.Second, 1}, {4, 20 * time.Second, 1}, {5, 20 * time.Second, 2}, {10, 20 * time.Second, 3},
+		{100, 20 * time.Second, 25}, {100, 0, 25}, {100, 10 * time.Second, 13}, {100, 40 * time.Second, 50},
+		{0.1, 20 * time.Second, 1}, {2, 10 * time.Second, 1}, {1e12, time.Hour, 1 << 20},
+	} {
+		if got := InFlightForRate(tc.rate, tc.deadline); got != tc.want {
+			t.Errorf("InFlightForRate(%v, %v) = %d, want %d", tc.rate, tc.deadline, got, tc.want)
+		}
+	}
+}
+
 // Summarize reads only batch lines: one that is not (null, a bare object) is an error naming it,
 // never a target with an empty status.
 func TestSummarizeRefusesForeignLines(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -50,7 +51,7 @@ type dispatcher struct {
 	delayed   []*flight // waiting out a back-off
 	running   int       // flights holding a concurrency slot
 	total     int       // every running flight
-	cache     map[endpoint]cacheEntry
+	cache     map[endpoint]*cacheEntry
 	pumpTimer *time.Timer
 	doneCount int
 	wg        sync.WaitGroup
@@ -74,6 +75,10 @@ type endpoint struct {
 type cacheEntry struct {
 	r       probe.Result
 	expires time.Time
+	// hits counts the discoveries it answered without a probe of their own: those that joined
+	// the flight that made it, and those it answered from the cache. A full cache keeps the
+	// most used (sweepCache): a batch's provider endpoints, not the one-off endpoints around them.
+	hits int
 }
 
 // job is one discovery's request for one probe.
@@ -161,7 +166,7 @@ func newDispatcher(ctx context.Context, opts Options, flights int) *dispatcher {
 		ctx: ctx, opts: opts.Probe, proxied: probe.ProxyURL(opts.Probe.Dial) != "",
 		perIP: opts.PerIP, concurrency: opts.Concurrency, maxFlights: flights,
 		cacheTTL: opts.CacheTTL, maxCache: 100_000,
-		addrs: map[string]*addrInfo{}, flights: map[endpoint]*flight{}, cache: map[endpoint]cacheEntry{}, lingering: map[net.Conn]struct{}{}, releases: map[*time.Timer]*addrInfo{},
+		addrs: map[string]*addrInfo{}, flights: map[endpoint]*flight{}, cache: map[endpoint]*cacheEntry{}, lingering: map[net.Conn]struct{}{}, releases: map[*time.Timer]*addrInfo{},
 	}
 	if opts.Rate > 0 {
 		d.limiter = rate.NewLimiter(rate.Limit(opts.Rate), max(1, int(opts.Rate)))
@@ -190,6 +195,7 @@ func (d *dispatcher) add(j *job) {
 	if j.creds == nil {
 		if c, ok := d.cache[ep]; ok && time.Now().Before(c.expires) && !j.fresh {
 			d.sharedHits.Add(1)
+			c.hits++
 			j.deliver(jobResult{job: j, r: c.r, shared: true})
 			return
 		}
@@ -565,10 +571,13 @@ func (d *dispatcher) done(f *flight, r probe.Result) {
 	f.state = finished
 	d.forget(f)
 	if f.creds == nil && ownWait && cacheable(&r) && d.cacheTTL > 0 {
-		if len(d.cache) >= d.maxCache {
-			d.sweepCache()
+		joined := 0
+		for _, j := range f.jobs {
+			if j.joined {
+				joined++
+			}
 		}
-		d.cache[f.ep] = cacheEntry{r: r, expires: time.Now().Add(d.cacheTTL)}
+		d.store(f.ep, r, joined)
 	}
 	conns := int(f.conns.Load())
 	for i, j := range f.jobs {
@@ -617,14 +626,68 @@ func cacheable(r *probe.Result) bool {
 	return true
 }
 
+// store caches ep's result r, which hits discoveries besides its own have used already (they
+// joined its flight). An entry it replaces (expired, or re-probed for a fresh discovery) hands on
+// its hits: the endpoint is as popular as it was. A new entry in a full cache sweeps it first.
+func (d *dispatcher) store(ep endpoint, r probe.Result, hits int) {
+	if old, ok := d.cache[ep]; ok {
+		hits += old.hits
+	} else if len(d.cache) >= d.maxCache {
+		d.sweepCache()
+	}
+	d.cache[ep] = &cacheEntry{r: r, expires: time.Now().Add(d.cacheTTL), hits: hits}
+}
+
+// sweepCache makes room in a full cache: expired entries go first, then, while more than 3/4
+// of maxCache remain, the least used (fewest hits; of as many, the oldest, which expires first).
+// A provider's endpoints that a thousand domains of a batch use stay, however many endpoints
+// of one domain each pass through. It runs once per maxCache/4 new entries, under the
+// dispatcher's lock, so it does not sort the cache: it counts the entries per number of hits
+// (sweepHitsCap and more are one count), and sorts only the expiries of those at the cut.
 func (d *dispatcher) sweepCache() {
 	now := time.Now()
+	var perHits [sweepHitsCap + 1]int
 	for k, c := range d.cache {
-		if now.After(c.expires) || len(d.cache) > d.maxCache*3/4 {
+		if !now.Before(c.expires) {
 			delete(d.cache, k)
+			continue
+		}
+		perHits[min(c.hits, sweepHitsCap)]++
+	}
+	excess := len(d.cache) - d.maxCache*3/4
+	if excess <= 0 {
+		return
+	}
+	// Every entry with fewer than cut hits goes (below of them), and the oldest of those with
+	// cut hits make up the rest. The counts add up to more than excess: cut is within them.
+	cut, below := 0, 0
+	for below+perHits[cut] < excess {
+		below += perHits[cut]
+		cut++
+	}
+	ages := make([]int64, 0, perHits[cut])
+	for _, c := range d.cache {
+		if min(c.hits, sweepHitsCap) == cut {
+			ages = append(ages, c.expires.UnixNano())
+		}
+	}
+	slices.Sort(ages)
+	last := ages[excess-below-1]                // the youngest to go
+	older, _ := slices.BinarySearch(ages, last) // those older than it all go
+	ties := excess - below - older              // of those as old, this many
+	for k, c := range d.cache {
+		switch h, age := min(c.hits, sweepHitsCap), c.expires.UnixNano(); {
+		case h < cut, h == cut && age < last:
+			delete(d.cache, k)
+		case h == cut && age == last && ties > 0:
+			delete(d.cache, k)
+			ties--
 		}
 	}
 }
+
+// sweepHitsCap: a cache sweep tells apart up to this many hits; more are as many.
+const sweepHitsCap = 64
 
 // sweepAddrs forgets addresses idle for long: a batch of a million domains must not keep a
 // million of them.

@@ -309,3 +309,28 @@ func TestBatchLowRateSameAnswers(t *testing.T) {
 		t.Errorf("with --rate 2:\n%s\nwithout a ceiling:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// --cache-ttl reaches the engine: with the default, a batch that asks for the same domain's
+// servers again and again connects once per endpoint; with a TTL shorter than a discovery, every
+// discovery connects again. Not positive is a usage error.
+func TestBatchCacheTTL(t *testing.T) {
+	input := writeTargets(t, 4, "srv.example")
+	conns := func(flags ...string) float64 {
+		args := append([]string{"batch", "--demo", "--progress-json", "--in-flight", "1", "--output", filepath.Join(t.TempDir(), "out.jsonl")}, flags...)
+		code, _, stderr := runCLI(append(args, input)...)
+		if code != exitWorks {
+			t.Fatalf("%q: exit %d\n%s", flags, code, stderr)
+		}
+		events := progressEvents(t, stderr)
+		return events[len(events)-1]["connections"].(float64)
+	}
+	long, short := conns(), conns("--cache-ttl", "1ns")
+	if long == 0 || short < 4*long {
+		t.Errorf("connections: %v with the default TTL, %v with 1ns; want the second at least 4 times the first", long, short)
+	}
+	for _, bad := range []string{"0", "-1s"} {
+		if code, _, stderr := runCLI("batch", "--demo", "--cache-ttl", bad, "-"); code != exitUsage || !strings.Contains(stderr, "--cache-ttl") {
+			t.Errorf("--cache-ttl %s: exit %d, %q; want a usage error", bad, code, stderr)
+		}
+	}
+}

@@ -44,6 +44,7 @@ func runBatch(args []string, stdout, stderr io.Writer) int {
 	inFlight := fs.Int("in-flight", 64, "discoveries running at once (with --rate, at most ⌈R·deadline/80 s⌉ unless given: ⌈R/4⌉ at the default --deadline)")
 	rate := fs.Float64("rate", 0, "`R` new connections per second over the whole batch (0: no ceiling); it also bounds --in-flight, so that a low rate makes the batch slower, not its answers worse")
 	dnsRate := fs.Float64("dns-rate", 0, "DNS questions per second sent to the resolver over the whole batch (0: no ceiling; authoritative servers' rate limiting drops answers beyond a few hundred per second)")
+	cacheTTL := fs.Duration("cache-ttl", 24*time.Hour, "how long a server's probe result and a provider's autoconfig document are reused by the batch's later discoveries: longer than the batch, so that an endpoint many domains use is probed once")
 	progressJSON := fs.Bool("progress-json", false, "write progress events as JSON Lines to standard error")
 	summary := fs.Bool("summary", false, "when done, print the summary table (as 'mailscout summarize' does) to standard error: of the whole --output file, or of the lines this run wrote")
 	demo := fs.Bool("demo", false, "run against the built-in demo world instead of the Internet (try: printf 'srv.example\\nguess.example\\n' | mailscout batch --demo)")
@@ -65,9 +66,12 @@ func runBatch(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageError(stderr, fs, err.Error())
 	}
-	opts.Rate, opts.DNSRate = *rate, *dnsRate
+	opts.Rate, opts.DNSRate, opts.CacheTTL = *rate, *dnsRate, *cacheTTL
 	if !(*rate >= 0) || !(*dnsRate >= 0) || *inFlight < 1 { // NaN is no rate either
 		return usageError(stderr, fs, "--rate and --dns-rate must not be negative and --in-flight must be at least 1")
+	}
+	if *cacheTTL <= 0 {
+		return usageError(stderr, fs, fmt.Sprintf("--cache-ttl must be a positive duration, not %s", *cacheTTL))
 	}
 	if *rate > 0 && !cl.set("in-flight") {
 		// The rate's wait runs inside each discovery's deadline: admit only the discoveries

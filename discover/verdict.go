@@ -167,7 +167,14 @@ func explain(c *Config) string {
 		}
 		return "it refuses logins without TLS (LOGINDISABLED) and offers no TLS"
 	case BlockerNoAuth:
-		if c.Protocol == probe.SMTP {
+		switch {
+		case c.Security == probe.Plain && c.StartTLSOffered && c.HasWarning(WarnDerivedPlain):
+			return "it offers no login before TLS, and the upgrade to TLS did not work on this port"
+		case c.Security == probe.Plain && c.StartTLSOffered:
+			// RFC 3207 §4.2 / RFC 8314: submission servers commonly offer AUTH only after
+			// STARTTLS; mailscout probe's plaintext mode sees the port before the upgrade.
+			return "it offers no login without TLS, but it offers STARTTLS: the starttls check of this port says whether a client can log in there"
+		case c.Protocol == probe.SMTP:
 			return "it offers no login (no AUTH): it takes mail from other servers, not from users"
 		}
 		return "it offers no way to log in"

@@ -96,3 +96,28 @@ func TestLoginDisabledWords(t *testing.T) {
 		}
 	}
 }
+
+// SMTP without AUTH in plaintext reads differently when the port offers STARTTLS: a submission
+// port shows AUTH only after the upgrade (RFC 3207 §4.2), and is no relay-only server.
+func TestNoAuthWords(t *testing.T) {
+	base := probe.Result{Protocol: probe.SMTP, Host: "smtp.example.com", Port: 587, Security: probe.Plain, OK: true,
+		StartTLSOffered: true, Capabilities: []string{"PIPELINING", "STARTTLS"}}
+	own := Config{Result: base}
+	derived := Config{Result: base}
+	derived.Warnings = []probe.Warning{{Code: WarnDerivedPlain}}
+	relay := Config{Result: base}
+	relay.StartTLSOffered = false
+	for _, tc := range []struct {
+		c    *Config
+		want string
+	}{
+		{&own, "the starttls check of this port says whether a client can log in there"},
+		{&derived, "the upgrade to TLS did not work on this port"},
+		{&relay, "takes mail from other servers, not from users"},
+	} {
+		tc.c.Verdict, tc.c.Blockers = judge(&tc.c.Result, false)
+		if got := explain(tc.c); !strings.Contains(got, tc.want) {
+			t.Errorf("%q, want it to say %q", got, tc.want)
+		}
+	}
+}

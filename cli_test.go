@@ -181,6 +181,11 @@ func TestServeConfigErrors(t *testing.T) {
 		{[]string{"--domains", "a b"}, "--domains"},
 		{[]string{"--trust-proxy-headers", "--trusted-proxies", ""}, "--trust-proxy-headers"},
 		{[]string{"--log-format", "xml"}, "--log-format"},
+		{[]string{"--shutdown-timeout", "0s"}, "--shutdown-timeout"},
+		{[]string{"--shutdown-timeout", "-1s"}, "--shutdown-timeout"},
+		{[]string{"--listen", "127.0.0.1:70000"}, "--listen"},
+		{[]string{"--listen", "127.0.0.1"}, "--listen"},
+		{[]string{"--listen", "127.0.0.1:http"}, "--listen"},
 	}
 	for _, tt := range tests {
 		var errOut bytes.Buffer

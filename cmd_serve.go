@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -160,8 +162,28 @@ func parseServe(args []string, stdout, stderr io.Writer) (*serveSetup, int) {
 	if err := checkServeConfig(&cfg); err != nil {
 		return nil, usageError(stderr, fs, err.Error())
 	}
+	if err := checkListen(*listen, *shutdown); err != nil {
+		return nil, usageError(stderr, fs, err.Error())
+	}
 	return &serveSetup{cfg: cfg, demo: *demo, dbSet: dbSet,
 		listen: serve.Listen{Addr: *listen, TLSCert: *tlsCert, TLSKey: *tlsKey, ShutdownTimeout: *shutdown}}, 0
+}
+
+// checkListen checks --listen (HOST:PORT, the port 0–65535; 0 lets the system choose) and
+// --shutdown-timeout (positive: zero would cut every request in flight at SIGTERM) before
+// anything starts, so that a typo is a usage error (exit 2), not a failure to listen (exit 1).
+func checkListen(addr string, shutdown time.Duration) error {
+	if shutdown <= 0 {
+		return fmt.Errorf("--shutdown-timeout must be a positive duration, not %s", shutdown)
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--listen %q is not HOST:PORT (%v)", addr, err)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("--listen %q: the port must be a number from 0 to 65535", addr)
+	}
+	return nil
 }
 
 // checkServeConfig makes the checks serve.New makes of its configuration (internal/serve's

@@ -46,7 +46,7 @@ type Options struct {
 type Progress struct {
 	Done    int           `json:"done"`    // targets finished (written) so far
 	Failed  int           `json:"failed"`  // of them, without a usable recommendation (or not a target)
-	Skipped int           `json:"skipped"` // lines skipped: another shard's, or already done
+	Skipped int           `json:"skipped"` // lines skipped so far (the input is read ahead of the results): another shard's, or already done
 	Elapsed time.Duration `json:"-"`
 	Last    string        `json:"last"` // the target that just finished
 }

@@ -56,6 +56,8 @@ func (s *scheduler) choice(c *Config) *Choice {
 			ch.LoginOK, ch.Username = true, a.Username
 		case a.Attempted:
 			ch.LoginError = a.Error
+		default:
+			ch.LoginNotAttempted = a.NotAttempted
 		}
 	}
 	return ch

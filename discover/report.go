@@ -152,6 +152,9 @@ type Choice struct {
 	// the server's answer when one was refused there.
 	LoginOK    bool   `json:"login_ok"`
 	LoginError string `json:"login_error"`
+	// LoginNotAttempted, with credentials, is why no login was made there: a NotAttempted
+	// code of package probe (already_failed after a rejection elsewhere, no_tls, …).
+	LoginNotAttempted string `json:"login_not_attempted"`
 	// Untrusted says the host is outside the user's domain and was named over an untrusted
 	// path: the user should confirm it belongs to their provider.
 	Untrusted bool `json:"untrusted"`

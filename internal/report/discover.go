@@ -509,6 +509,8 @@ func choiceLine(c *discover.Choice, n *discover.Near, pad int) string {
 		s += " login OK"
 	case c.LoginError != "":
 		s += " login FAILED: " + c.LoginError
+	case c.LoginNotAttempted != "":
+		s += " login not tried: " + notTriedWords(c.LoginNotAttempted)
 	}
 	if c.Untrusted {
 		s += " (outside the domain: confirm it is the provider's)"
@@ -545,4 +547,29 @@ func hint(r *probe.Result) string {
 		return "(--tls-min and --tls-max set the versions offered)"
 	}
 	return ""
+}
+
+// notTriedWords says briefly why no login was made on a recommended configuration.
+func notTriedWords(code string) string {
+	switch code {
+	case probe.NotAttemptedAlreadyFailed:
+		return "the password was already rejected (one failure in all)"
+	case probe.NotAttemptedSucceeded:
+		return "a login already worked on another server"
+	case probe.NotAttemptedNoTLS:
+		return "the connection is not encrypted"
+	case probe.NotAttemptedBadCert:
+		return "the certificate failed verification"
+	case probe.NotAttemptedUntrustedHost:
+		return "outside the domain, named over an untrusted path (--trust-host)"
+	case probe.NotAttemptedNoUser:
+		return "no user name"
+	case probe.NotAttemptedNoMechanism:
+		return "no login method both sides allow"
+	case probe.NotAttemptedUnsafeInput:
+		return "the user name cannot be sent with this method"
+	case probe.NotAttemptedUnreachable:
+		return "the connection for the login failed"
+	}
+	return code
 }

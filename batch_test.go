@@ -334,3 +334,21 @@ func TestBatchCacheTTL(t *testing.T) {
 		}
 	}
 }
+
+// An explicit --in-flight holds with --rate, but above what the rate can serve in time it is
+// warned about; at or below, nothing is said.
+func TestBatchRateInFlightWarning(t *testing.T) {
+	input := writeTargets(t, 1, "nomail.example")
+	for _, tc := range []struct {
+		inFlight string
+		warn     bool
+	}{{"10", true}, {"1", false}} {
+		code, _, stderr := runCLI("batch", "--demo", "--rate", "2", "--in-flight", tc.inFlight, "--output", filepath.Join(t.TempDir(), "out.jsonl"), input)
+		if code != exitWorks {
+			t.Fatalf("--in-flight %s: exit %d\n%s", tc.inFlight, code, stderr)
+		}
+		if got := strings.Contains(stderr, "warning: --in-flight "+tc.inFlight+" with --rate 2"); got != tc.warn {
+			t.Errorf("--in-flight %s: warning %v, want %v; stderr %q", tc.inFlight, got, tc.warn, stderr)
+		}
+	}
+}

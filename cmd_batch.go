@@ -73,10 +73,18 @@ func runBatch(args []string, stdout, stderr io.Writer) int {
 	if *cacheTTL <= 0 {
 		return usageError(stderr, fs, fmt.Sprintf("--cache-ttl must be a positive duration, not %s", *cacheTTL))
 	}
-	if *rate > 0 && !cl.set("in-flight") {
+	if *rate > 0 {
 		// The rate's wait runs inside each discovery's deadline: admit only the discoveries
-		// the rate can serve in time (batch.InFlightForRate).
-		*inFlight = min(*inFlight, batch.InFlightForRate(*rate, opts.Deadline))
+		// the rate can serve in time (batch.InFlightForRate). A value given explicitly holds
+		// (a list whose domains share their providers needs few connections per discovery),
+		// with a warning when it is above the bound.
+		bound := batch.InFlightForRate(*rate, opts.Deadline)
+		switch {
+		case !cl.set("in-flight"):
+			*inFlight = min(*inFlight, bound)
+		case *inFlight > bound:
+			fmt.Fprintf(stderr, "mailscout batch: warning: --in-flight %d with --rate %g: discoveries that need their own connections may run out of --deadline waiting for the rate (%d at once would not)\n", *inFlight, *rate, bound)
+		}
 	}
 	if *resume && *output == "" {
 		return usageError(stderr, fs, "--resume needs --output FILE (the results so far)")

@@ -1,6 +1,7 @@
 package discover
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/netip"
@@ -33,6 +34,7 @@ type fetchEntry struct {
 	// the URL; a waiter takes over.
 	abandoned bool
 	touched   []netaddr.Class // the non-public classes of address the fetch connected to
+	uses      int             // discoveries that joined or reused it (under fetchCache.mu)
 	expires   time.Time
 }
 
@@ -61,6 +63,7 @@ func (c *fetchCache) get(ctx context.Context, url string, fresh bool, may func([
 		if !ok {
 			return c.lead(ctx, url, fetch)
 		}
+		e.uses++
 		c.mu.Unlock()
 		select {
 		case <-e.ready:
@@ -104,23 +107,36 @@ func (c *fetchCache) lead(ctx context.Context, url string, fetch func(context.Co
 }
 
 // maxFetchEntries bounds the cache; a full cache drops finished entries down to 3/4 of it
-// (fetches under way stay: others wait on them).
+// (fetches under way stay: others wait on them): the expired first, then the least used (of
+// as many uses, the oldest), so that a provider's document, which every one of its customers
+// uses, outlives the one-off documents of a batch's single domains.
 const maxFetchEntries = 10_000
 
 func (c *fetchCache) sweep() {
 	now := time.Now()
+	var finished []string
 	for k, e := range c.entries {
-		if !e.expires.IsZero() && now.After(e.expires) {
+		switch {
+		case e.expires.IsZero(): // under way
+		case now.After(e.expires):
 			delete(c.entries, k)
+		default:
+			finished = append(finished, k)
 		}
 	}
-	for k, e := range c.entries {
-		if len(c.entries) <= maxFetchEntries*3/4 {
-			break
+	excess := len(c.entries) - maxFetchEntries*3/4
+	if excess <= 0 {
+		return
+	}
+	slices.SortFunc(finished, func(a, b string) int {
+		ea, eb := c.entries[a], c.entries[b]
+		if ea.uses != eb.uses {
+			return cmp.Compare(ea.uses, eb.uses)
 		}
-		if !e.expires.IsZero() {
-			delete(c.entries, k)
-		}
+		return ea.expires.Compare(eb.expires)
+	})
+	for _, k := range finished[:min(excess, len(finished))] {
+		delete(c.entries, k)
 	}
 }
 

@@ -146,3 +146,30 @@ func TestFetchCacheHandsOverAbandonedFetch(t *testing.T) {
 		t.Errorf("%d fetches, at most %d at once; want 2, one at a time", f, m)
 	}
 }
+
+// A full cache keeps the documents many discoveries use: a provider's, among a batch's one-off
+// documents of single domains.
+func TestFetchCacheKeepsMostUsed(t *testing.T) {
+	c := newFetchCache(time.Hour)
+	all := func([]netaddr.Class) bool { return true }
+	var fetches atomic.Int32
+	fetch := func(context.Context) (fetchResult, error) {
+		fetches.Add(1)
+		return fetchResult{Body: []byte("doc")}, nil
+	}
+	const provider = "https://autoconfig.provider.example/mail/config-v1.1.xml"
+	for i := range 3 * maxFetchEntries {
+		if _, err := c.get(context.Background(), provider, false, all, fetch); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.get(context.Background(), fmt.Sprintf("https://autoconfig.d%d.example/", i), false, all, fetch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := fetches.Load(), int32(1+3*maxFetchEntries); got != want {
+		t.Errorf("%d fetches, want %d: the provider's document was fetched %d times", got, want, got-want+1)
+	}
+	if n := len(c.entries); n > maxFetchEntries {
+		t.Errorf("%d entries, want at most %d", n, maxFetchEntries)
+	}
+}

@@ -109,10 +109,13 @@ func DefaultOptions() Options {
 
 // Fan-out bounds: what one domain can make a discovery do, however hostile its DNS.
 const (
-	MaxMXHosts         = 10 // MX records kept (by preference); the best two are probed
-	MaxSRVTargets      = 10 // targets kept per SRV service (by priority, then weight)
-	MaxAddrsPerFamily  = 2  // addresses per host and family (IPv6, IPv4)
-	MaxCandidates      = 64 // (protocol, host, port, security) tuples probed
+	MaxMXHosts        = 10 // MX records kept (by preference); the best two are probed
+	MaxSRVTargets     = 10 // targets kept per SRV service (by priority, then weight)
+	MaxAddrsPerFamily = 2  // addresses per host and family (IPv6, IPv4)
+	MaxCandidates     = 64 // (protocol, host, port, security) tuples probed
+	// reservedForNamed of them are kept for servers a record or document names (SRV,
+	// autoconfig, ISPDB): guesses and the MX hosts' ports take at most the rest.
+	reservedForNamed   = 24
 	MaxConnections     = 96 // connections one discovery opens, logins included
 	maxAutoconfigHosts = 10 // servers taken from one autoconfig document, per protocol
 	maxRedirects       = 3  // autoconfig redirects followed

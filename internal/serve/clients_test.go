@@ -15,6 +15,7 @@ import (
 
 	"github.com/mailscout/mailscout/clientconfig"
 	"github.com/mailscout/mailscout/internal/thunderbird"
+	"github.com/mailscout/mailscout/internal/xmltree"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -191,13 +192,13 @@ func TestAutodiscover(t *testing.T) {
 			if method == http.MethodHead {
 				return
 			}
-			root, err := parseXMLTree(body)
+			root, err := xmltree.Parse(body)
 			if err != nil {
 				t.Fatalf("not XML: %v", err)
 			}
-			ad := root.all("Autodiscover")[0].all("Response")[0]
+			ad := root.All("Autodiscover")[0].All("Response")[0]
 			if tc.errorCode != "" {
-				if got := ad.all("Error")[0].text1("ErrorCode"); got != tc.errorCode {
+				if got := ad.All("Error")[0].Text1("ErrorCode"); got != tc.errorCode {
 					t.Errorf("ErrorCode %q, want %s", got, tc.errorCode)
 				}
 				if tc.status == 429 && resp.Header.Get("Retry-After") == "" {
@@ -205,8 +206,8 @@ func TestAutodiscover(t *testing.T) {
 				}
 			} else {
 				var types []string
-				for _, p := range ad.all("Account")[0].all("Protocol") {
-					types = append(types, p.text1("Type")+" "+p.text1("Server")+":"+p.text1("Port")+" "+p.text1("LoginName"))
+				for _, p := range ad.All("Account")[0].All("Protocol") {
+					types = append(types, p.Text1("Type")+" "+p.Text1("Server")+":"+p.Text1("Port")+" "+p.Text1("LoginName"))
 				}
 				// A fast discovery: the recommended servers only (see settled).
 				want := "IMAP imap.good.example:993 alice@good.example,SMTP smtp.good.example:465 alice@good.example"
@@ -248,14 +249,14 @@ func clientUsernames(t *testing.T, ts *testServer, addr string) (autoconfig, aut
 	if resp.StatusCode != 200 {
 		t.Fatalf("autoconfig for %s: status %d: %s", addr, resp.StatusCode, clip(string(body)))
 	}
-	root, err := parseXMLTree(body)
+	root, err := xmltree.Parse(body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	prov := root.all("clientConfig")[0].all("emailProvider")[0]
+	prov := root.All("clientConfig")[0].All("emailProvider")[0]
 	for _, kind := range []string{"incomingServer", "outgoingServer"} {
-		for _, srv := range prov.all(kind) {
-			autoconfig = append(autoconfig, srv.text1("username"))
+		for _, srv := range prov.All(kind) {
+			autoconfig = append(autoconfig, srv.Text1("username"))
 		}
 	}
 	resp, body = do(t, ts.client, mustRequest(t, http.MethodPost, ts.URL+"/autodiscover/autodiscover.xml",
@@ -263,15 +264,15 @@ func clientUsernames(t *testing.T, ts *testServer, addr string) (autoconfig, aut
 	if resp.StatusCode != 200 {
 		t.Fatalf("Autodiscover for %s: status %d: %s", addr, resp.StatusCode, clip(string(body)))
 	}
-	if root, err = parseXMLTree(body); err != nil {
+	if root, err = xmltree.Parse(body); err != nil {
 		t.Fatal(err)
 	}
-	accounts := root.all("Autodiscover")[0].all("Response")[0].all("Account")
+	accounts := root.All("Autodiscover")[0].All("Response")[0].All("Account")
 	if len(accounts) != 1 {
 		t.Fatalf("Autodiscover for %s: no account: %s", addr, clip(string(body)))
 	}
-	for _, p := range accounts[0].all("Protocol") {
-		autodiscover = append(autodiscover, p.text1("LoginName"))
+	for _, p := range accounts[0].All("Protocol") {
+		autodiscover = append(autodiscover, p.Text1("LoginName"))
 	}
 	resp, body = ts.get(t, "/v1/profile.mobileconfig?emailaddress="+addr)
 	if resp.StatusCode != 200 {

@@ -19,72 +19,16 @@
 package thunderbird
 
 import (
-	"bytes"
-	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/mailscout/mailscout/internal/xmltree"
 )
-
-// node is a minimal element tree, enough to ask the questions JXON answers.
-type node struct {
-	name     string
-	attrs    map[string]string
-	children []*node
-	text     string
-}
-
-func (n *node) all(name string) []*node {
-	var out []*node
-	for _, c := range n.children {
-		if c.name == name {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-func (n *node) first(name string) (*node, bool) {
-	if l := n.all(name); len(l) > 0 {
-		return l[0], true
-	}
-	return nil, false
-}
-
-func parseTree(data []byte) (*node, error) {
-	d := xml.NewDecoder(bytes.NewReader(data))
-	root := &node{}
-	stack := []*node{root}
-	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			n := &node{name: t.Name.Local, attrs: map[string]string{}}
-			for _, a := range t.Attr {
-				n.attrs[a.Name.Local] = a.Value
-			}
-			top := stack[len(stack)-1]
-			top.children = append(top.children, n)
-			stack = append(stack, n)
-		case xml.EndElement:
-			stack = stack[:len(stack)-1]
-		case xml.CharData:
-			stack[len(stack)-1].text += string(t)
-		}
-	}
-	return root, nil
-}
 
 // tbHostname mirrors Sanitizer.hostname: cleanUpHostName (trim), then either the placeholder
 // pattern /^[a-zA-Z0-9\-\.]*(%[A-Z0-9]+%[a-zA-Z0-9\-\.]*)+$/ or isLegalHostNameOrIP(str).
@@ -157,8 +101,8 @@ var (
 )
 
 // tbServer applies the per-server rules of readFromXML and returns why Thunderbird would drop it.
-func tbServer(s *node, incoming bool) error {
-	typ := s.attrs["type"]
+func tbServer(s *xmltree.Node, incoming bool) error {
+	typ := s.Attrs["type"]
 	if incoming {
 		// iO.type = lazy.Sanitizer.enum(iX["@type"], ["pop3", "imap", "nntp", "exchange"]);
 		if !slices.Contains([]string{"pop3", "imap", "nntp", "exchange"}, typ) {
@@ -167,25 +111,25 @@ func tbServer(s *node, incoming bool) error {
 	} else if typ != "smtp" { // if (oX["@type"] != "smtp") … throw outgoing_not_smtp.error
 		return fmt.Errorf("outgoingServer type %q is not smtp", typ)
 	}
-	host, ok := s.first("hostname")
+	host, ok := s.First("hostname")
 	if !ok {
 		return errors.New("no hostname")
 	}
-	if err := Hostname(host.text); err != nil { // iO.hostname = lazy.Sanitizer.hostname(iX.hostname);
+	if err := Hostname(host.Text); err != nil { // iO.hostname = lazy.Sanitizer.hostname(iX.hostname);
 		return err
 	}
-	port, ok := s.first("port")
+	port, ok := s.First("port")
 	if !ok {
 		return errors.New("no port")
 	}
-	if err := tbPort(port.text); err != nil {
+	if err := tbPort(port.Text); err != nil {
 		return err
 	}
 	// for (const iXsocketType of array_or_undef(iX.$socketType)) { … translate … break; // take first that we support }
 	// if (iO.socketType == -1) throw "need proper <socketType> in XML"
 	socketOK := false
-	for _, st := range s.all("socketType") {
-		if slices.Contains(tbSocketTypes, st.text) {
+	for _, st := range s.All("socketType") {
+		if slices.Contains(tbSocketTypes, st.Text) {
 			socketOK = true
 			break
 		}
@@ -200,9 +144,9 @@ func tbServer(s *node, incoming bool) error {
 		mapping = tbOutgoingAuth
 	}
 	auth := ""
-	for _, a := range s.all("authentication") {
-		if slices.Contains(mapping, a.text) {
-			auth = a.text
+	for _, a := range s.All("authentication") {
+		if slices.Contains(mapping, a.Text) {
+			auth = a.Text
 			break
 		}
 	}
@@ -212,7 +156,7 @@ func tbServer(s *node, incoming bool) error {
 	// Incoming: iO.username = lazy.Sanitizer.string(iX.username); // may be a %VARIABLE%
 	// (a missing element would become the string "undefined"). Outgoing: required when
 	// "oO.auth == passwordCleartext || oO.auth == passwordEncrypted". We require it always.
-	if u, ok := s.first("username"); !ok || strings.TrimSpace(u.text) == "" {
+	if u, ok := s.First("username"); !ok || strings.TrimSpace(u.Text) == "" {
 		return errors.New("no username")
 	}
 	return nil
@@ -224,46 +168,46 @@ func tbServer(s *node, incoming bool) error {
 func Check(doc []byte) []error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	root, err := parseTree(doc)
+	root, err := xmltree.Parse(doc)
 	if err != nil {
 		return []error{fmt.Errorf("not XML: %v", err)}
 	}
 	// if (!("clientConfig" in clientConfigXML) || !("emailProvider" in clientConfigXML.clientConfig)) throw no_emailProvider.error
-	cc, ok := root.first("clientConfig")
-	if !ok || len(root.children) != 1 {
+	cc, ok := root.First("clientConfig")
+	if !ok || len(root.Children) != 1 {
 		return []error{errors.New("root element is not a single <clientConfig>")}
 	}
 	// Thunderbird does not check the version; the format (ConfigFileFormat wiki) says 1.1.
-	if v := cc.attrs["version"]; v != "1.1" {
+	if v := cc.Attrs["version"]; v != "1.1" {
 		bad("clientConfig version %q, want 1.1", v)
 	}
-	prov, ok := cc.first("emailProvider")
+	prov, ok := cc.First("emailProvider")
 	if !ok {
 		return append(errs, errors.New("no <emailProvider>"))
 	}
 	// d.id = lazy.Sanitizer.hostname(xml["@id"]);
-	if err := Hostname(prov.attrs["id"]); err != nil {
+	if err := Hostname(prov.Attrs["id"]); err != nil {
 		bad("emailProvider id: %v", err)
 	}
 	// for (var domain of xml.$domain) d.domains.push(lazy.Sanitizer.hostname(domain)); … throw "need proper <domain> in XML"
-	domains := prov.all("domain")
+	domains := prov.All("domain")
 	if len(domains) == 0 {
 		bad("no <domain>")
 	}
 	for _, d := range domains {
-		if err := Hostname(d.text); err != nil {
+		if err := Hostname(d.Text); err != nil {
 			bad("domain: %v", err)
 		}
 	}
 	// d.displayName = lazy.Sanitizer.label(xml.displayName); (falls back to the id)
-	if _, ok := prov.first("displayName"); !ok {
+	if _, ok := prov.First("displayName"); !ok {
 		bad("no <displayName>")
 	}
 	for _, kind := range []struct {
 		name     string
 		incoming bool
 	}{{"incomingServer", true}, {"outgoingServer", false}} {
-		servers := prov.all(kind.name)
+		servers := prov.All(kind.name)
 		// if (!d.incoming.hostname) throw "Need proper <incomingServer> in XML file" (same for outgoing)
 		if len(servers) == 0 {
 			bad("no <%s>", kind.name)

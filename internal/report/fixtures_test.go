@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mailscout/mailscout/discover"
+	goldenfile "github.com/mailscout/mailscout/internal/golden"
 	"github.com/mailscout/mailscout/mailsim"
 	"github.com/mailscout/mailscout/probe"
 )
@@ -48,7 +49,7 @@ func (exhaustedDialer) ResolvesRemotely() bool { return false }
 // TestFixtures rewrites testdata/discover_*.json from the demo world when run with -update;
 // otherwise it checks that each fixture still decodes into a Report.
 func TestFixtures(t *testing.T) {
-	if !*update {
+	if !goldenfile.Updating() {
 		for name := range fixtures {
 			loadReport(t, name)
 		}

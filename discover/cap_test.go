@@ -10,26 +10,32 @@ import (
 	"github.com/mailscout/mailscout/mailsim"
 )
 
-// Guesses and the MX hosts' ports never take the room of servers a document names: a domain
-// whose MX points to a provider (the provider's usual names are guessed too) and whose own
-// names are guessed still has every server of its autoconfig probed, although the autoconfig
-// arrives last (DNS, TLS and HTTP before it says anything).
+// Guesses and the MX host's ports do not take the room of the servers a document names: a
+// domain whose MX is at a provider (the provider's usual names are guessed too) and whose own
+// names are guessed still has every server of a full autoconfig (10 per protocol) probed,
+// although the autoconfig arrives last (DNS, TLS and HTTP before it says anything).
 func TestCandidateCapKeepsRoomForNamedServers(t *testing.T) {
-	var in, out strings.Builder
+	var servers strings.Builder
 	var hosts []mailsim.Host
 	for i := range 10 {
-		fmt.Fprintf(&in, `<incomingServer type="imap"><hostname>imap%d.crowd.example</hostname><port>993</port><socketType>SSL</socketType><authentication>password-cleartext</authentication><username>%%EMAILADDRESS%%</username></incomingServer>`, i)
-		fmt.Fprintf(&out, `<outgoingServer type="smtp"><hostname>smtp%d.crowd.example</hostname><port>465</port><socketType>SSL</socketType><authentication>password-cleartext</authentication><username>%%EMAILADDRESS%%</username></outgoingServer>`, i)
-		hosts = append(hosts, mailsim.Host{Name: fmt.Sprintf("imap%d.crowd.example", i)}, mailsim.Host{Name: fmt.Sprintf("smtp%d.crowd.example", i)})
+		for _, s := range []struct{ tag, typ, name, socket string }{
+			{"incomingServer", "imap", "imap", "SSL"}, {"incomingServer", "pop3", "pop", "SSL"}, {"outgoingServer", "smtp", "smtp", "SSL"},
+		} {
+			host := fmt.Sprintf("%s%d.crowd.example", s.name, i)
+			fmt.Fprintf(&servers, `<%s type="%s"><hostname>%s</hostname><port>%d</port><socketType>%s</socketType><authentication>password-cleartext</authentication><username>%%EMAILADDRESS%%</username></%s>`,
+				s.tag, s.typ, host, map[string]int{"imap": 993, "pop3": 995, "smtp": 465}[s.typ], s.socket, s.tag)
+			hosts = append(hosts, mailsim.Host{Name: host})
+		}
 	}
 	spec := mailsim.WorldSpec{
 		Zones: []mailsim.Zone{
-			{Domain: "crowd.example", MX: []mailsim.MX{{Host: "mx1.bighost.example", Preference: 10}, {Host: "mx2.bighost.example", Preference: 20}}},
-			{Domain: "bighost.example"},
+			{Domain: "crowd.example", MX: []mailsim.MX{{Host: "mx.hostone.example", Preference: 10}, {Host: "mx.hosttwo.example", Preference: 20}}},
+			{Domain: "hostone.example"},
+			{Domain: "hosttwo.example"},
 		},
 		Web: []mailsim.WebFile{{URL: "https://autoconfig.crowd.example/mail/config-v1.1.xml",
-			Body: `<?xml version="1.0"?><clientConfig version="1.1"><emailProvider id="crowd.example"><domain>crowd.example</domain>` + in.String() + out.String() + `</emailProvider></clientConfig>`}},
-		Hosts: append(hosts, mailsim.Host{Name: "mx1.bighost.example"}, mailsim.Host{Name: "mx2.bighost.example"}),
+			Body: `<?xml version="1.0"?><clientConfig version="1.1"><emailProvider id="crowd.example"><domain>crowd.example</domain>` + servers.String() + `</emailProvider></clientConfig>`}},
+		Hosts: append(hosts, mailsim.Host{Name: "mx.hostone.example"}, mailsim.Host{Name: "mx.hosttwo.example"}),
 	}
 	_, o := startWorld(t, spec)
 	r := run(t, "a@crowd.example", o)
@@ -39,8 +45,8 @@ func TestCandidateCapKeepsRoomForNamedServers(t *testing.T) {
 			named++
 		}
 	}
-	if named != 20 {
-		t.Errorf("%d of the autoconfig's 20 servers probed; %d probes in all", named, len(r.Probes))
+	if named != 30 {
+		t.Errorf("%d of the autoconfig's 30 servers probed; %d probes in all", named, len(r.Probes))
 	}
 	if len(r.Probes) > discover.MaxCandidates {
 		t.Errorf("%d probes, over the cap of %d", len(r.Probes), discover.MaxCandidates)

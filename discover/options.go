@@ -112,10 +112,12 @@ const (
 	MaxMXHosts        = 10 // MX records kept (by preference); the best two are probed
 	MaxSRVTargets     = 10 // targets kept per SRV service (by priority, then weight)
 	MaxAddrsPerFamily = 2  // addresses per host and family (IPv6, IPv4)
-	MaxCandidates     = 64 // (protocol, host, port, security) tuples probed
-	// reservedForNamed of them are kept for servers a record or document names (SRV,
-	// autoconfig, ISPDB): guesses and the MX hosts' ports take at most the rest.
-	reservedForNamed   = 24
+	// MaxCandidates (protocol, host, port, security) tuples are probed at most, first come
+	// first served. A hosted domain's guesses alone are up to 52 (23 usual names under the
+	// domain, 23 under its MX provider, 6 ports of its MX host), and they come first: the
+	// rest must leave room for a full autoconfig document (10 servers per protocol), which
+	// comes last. (At 64, such a domain's full autoconfig lost 17 of its 30 servers.)
+	MaxCandidates      = 96
 	MaxConnections     = 96 // connections one discovery opens, logins included
 	maxAutoconfigHosts = 10 // servers taken from one autoconfig document, per protocol
 	maxRedirects       = 3  // autoconfig redirects followed

@@ -39,7 +39,6 @@ type scheduler struct {
 	byJob          map[*job]*candidate
 	candOrder      int
 	dropped        int // proposals beyond MaxCandidates
-	guessedCands   int // candidates from guesses and MX hosts (see reservedForNamed)
 	hosts          map[string]*hostState
 	hostOrder      []string
 	pendingHosts   int
@@ -203,16 +202,9 @@ func (s *scheduler) propose(src *sourceRun, p proposal) {
 		src.report.Candidates++
 		return
 	}
-	// Names that no record or document gave (guesses, the MX hosts' other ports) may take
-	// only part of the candidates: a late source that names the server (autoconfig, ISPDB)
-	// must find room however many MX hosts and usual names came first.
-	guessed := src.report.Guessed || p.source == SourceMX
-	if len(s.cands) >= MaxCandidates || guessed && s.guessedCands >= MaxCandidates-reservedForNamed {
+	if len(s.cands) >= MaxCandidates {
 		s.dropped++
 		return
-	}
-	if guessed {
-		s.guessedCands++
 	}
 	src.report.Candidates++
 	c := newCandidate(p, s.candOrder)

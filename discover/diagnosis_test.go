@@ -115,3 +115,19 @@ func checkLocal(t *testing.T, r *discover.Report) {
 		t.Errorf("no %s warning: %+v", discover.WarnLocalResources, r.Warnings)
 	}
 }
+
+// When nothing answered, the nearest is the server the domain itself named, not a guess that
+// failed the same way: the helpdesk's lead is "the server your domain names refuses".
+func TestNearestPrefersNamedServers(t *testing.T) {
+	spec := mailsim.WorldSpec{
+		Zones: []mailsim.Zone{{Domain: "refusing.example", SRV: []mailsim.SRV{{Service: "_imaps._tcp", Target: "zz.refusing.example", Port: 993}}}},
+		Hosts: []mailsim.Host{{Name: "zz.refusing.example"}, {Name: "imap.refusing.example"}, {Name: "mail.refusing.example"}},
+	}
+	_, o := startWorld(t, spec)
+	o.Protocols = []probe.Protocol{probe.IMAP}
+	r := run(t, "a@refusing.example", o)
+	n := r.Nearest.Incoming
+	if n == nil || n.Host != "zz.refusing.example" || n.Port != 993 {
+		t.Errorf("nearest %+v, want the SRV target zz.refusing.example:993", n)
+	}
+}

@@ -94,8 +94,16 @@ func (s *scheduler) nearest(dir []probe.Protocol, configs, probes []Config) *Nea
 		}
 		return 3 + progress(c)
 	}
+	// Of those that came as close, the one the domain itself named (SRV, autoconfig) before a
+	// guess: "the server your domain names refuses connections" is the helpdesk's lead.
+	named := func(c *Config) int {
+		if len(c.Sources) == 0 {
+			return len(sourceOrder)
+		}
+		return slices.Index(sourceOrder, sortedSources(c.Sources)[0])
+	}
 	slices.SortStableFunc(all, func(a, b *Config) int {
-		return cmp.Or(cmp.Compare(closeness(a), closeness(b)), cmp.Compare(protocolOrder(a.Protocol), protocolOrder(b.Protocol)),
+		return cmp.Or(cmp.Compare(closeness(a), closeness(b)), cmp.Compare(named(a), named(b)), cmp.Compare(protocolOrder(a.Protocol), protocolOrder(b.Protocol)),
 			cmp.Compare(securityRank(a.Security), securityRank(b.Security)), cmp.Compare(portRank(a.Protocol, a.Port), portRank(b.Protocol, b.Port)))
 	})
 	return near(all[0])

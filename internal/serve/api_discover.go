@@ -12,19 +12,23 @@ import (
 	"github.com/mailscout/mailscout/probe"
 )
 
-// apiDiscover is GET /v1/discover: the discover --json contract for one target.
-func (s *Server) apiDiscover(w http.ResponseWriter, r *http.Request) {
+// discoverQuery admits a discovery request (rate limits) and reads its query: the target and
+// options (parseDiscover), and whether transcripts are wanted. /v1/discover and its stream share it.
+func (s *Server) discoverQuery(r *http.Request) (req discoverRequest, transcript bool, err error) {
 	if err := s.admit(r); err != nil {
-		writeError(w, err)
-		return
+		return req, false, err
 	}
 	q := r.URL.Query()
-	req, err := parseDiscover(q, s.cfg.AllowPrivate)
-	if err != nil {
-		writeError(w, err)
-		return
+	if req, err = parseDiscover(q, s.cfg.AllowPrivate); err != nil {
+		return req, false, err
 	}
-	transcript, err := boolParam(q, "transcript")
+	transcript, err = boolParam(q, "transcript")
+	return req, transcript, err
+}
+
+// apiDiscover is GET /v1/discover: the discover --json contract for one target.
+func (s *Server) apiDiscover(w http.ResponseWriter, r *http.Request) {
+	req, transcript, err := s.discoverQuery(r)
 	if err != nil {
 		writeError(w, err)
 		return

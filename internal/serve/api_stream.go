@@ -20,17 +20,7 @@ import (
 // answer gets report and done at once. Errors found before the stream starts (bad target,
 // rate limit, busy) are ordinary JSON errors with their HTTP status.
 func (s *Server) apiStream(w http.ResponseWriter, r *http.Request) {
-	if err := s.admit(r); err != nil {
-		writeError(w, err)
-		return
-	}
-	q := r.URL.Query()
-	req, err := parseDiscover(q, s.cfg.AllowPrivate)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	transcript, err := boolParam(q, "transcript")
+	req, transcript, err := s.discoverQuery(r)
 	if err != nil {
 		writeError(w, err)
 		return

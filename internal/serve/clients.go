@@ -212,19 +212,23 @@ func unusable(a clientAccount) string {
 	return direction(incoming, rec.Incoming, near.Incoming) + "; outgoing mail works, but a mail client needs both to set up an account"
 }
 
-// autoconfig is GET /mail/config-v1.1.xml and /.well-known/autoconfig/mail/config-v1.1.xml:
-// Mozilla clientConfig v1.1, 404 when nothing usable was found.
-func (s *Server) autoconfig(w http.ResponseWriter, r *http.Request) {
+// clientQuery admits a mail client's request (rate limits) and reads the address it asks for
+// (emailaddress): the target, and whether an address was given at all.
+func (s *Server) clientQuery(r *http.Request) (t discover.Target, hasAddr bool, err error) {
 	if err := s.admit(r); err != nil {
-		writeError(w, err)
-		return
+		return t, false, err
 	}
 	addr, err := emailParam(r)
 	if err != nil {
-		writeError(w, err)
-		return
+		return t, false, err
 	}
-	t, hasAddr, err := s.parseAddress(addr)
+	return s.parseAddress(addr)
+}
+
+// autoconfig is GET /mail/config-v1.1.xml and /.well-known/autoconfig/mail/config-v1.1.xml:
+// Mozilla clientConfig v1.1, 404 when nothing usable was found.
+func (s *Server) autoconfig(w http.ResponseWriter, r *http.Request) {
+	t, hasAddr, err := s.clientQuery(r)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -271,16 +275,7 @@ func (s *Server) documentError(domain, address string, a clientAccount, err erro
 // mobileconfig is GET /v1/profile.mobileconfig: an unsigned Apple configuration profile with
 // the account's mail payload. It needs the address: a profile is one account.
 func (s *Server) mobileconfig(w http.ResponseWriter, r *http.Request) {
-	if err := s.admit(r); err != nil {
-		writeError(w, err)
-		return
-	}
-	addr, err := emailParam(r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	t, hasAddr, err := s.parseAddress(addr)
+	t, hasAddr, err := s.clientQuery(r)
 	switch {
 	case err != nil:
 		writeError(w, err)
